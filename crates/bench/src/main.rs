@@ -1,0 +1,3 @@
+//! keyset-bench: keyset beside SQLite and the raw map.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `keyset` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Ordered key streams, merges, budgets, pages and cursors.

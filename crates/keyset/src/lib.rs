@@ -1,0 +1,1 @@
+//! keyset: an embedded, ordered key-value database whose queries page correctly.

@@ -1,0 +1,1 @@
+//! The SQL subset of keyset, parsed with sqlparser into plan statements.

@@ -1,0 +1,32 @@
+//! keyset-store: values, the order-preserving key codec, the schema catalog,
+//! sharded ordered maps, batches and (with durability) the WAL and snapshots.
+//!
+//! The store knows keys and rows, not queries: it offers ordered ranges over
+//! raw keys in both directions and a serialized commit path. Planning,
+//! paging and cursors live in the layers above and never reach around it.
+
+pub mod batch;
+pub mod bin;
+pub mod catalog;
+pub mod codec;
+pub mod error;
+pub mod key;
+pub mod map;
+pub mod row;
+pub mod store;
+pub mod table;
+pub mod value;
+
+pub use batch::{Batch, BatchOp, RowInput, WriteOp};
+pub use catalog::{Catalog, ColumnDef, IndexDef, IndexSpec, TableDef, TableSpec};
+pub use codec::CodecError;
+pub use error::{Result, StoreError};
+pub use key::{
+    DecodedDataKey, DecodedIndexKey, IndexId, IndexKeyHeader, RawDataKey, RawIndexKey, TableId,
+    MAX_INDEX_COLUMNS, MAX_KEY_BYTES,
+};
+pub use map::{Direction, MapRange, OrderedMap};
+pub use row::{Row, RowRef, MAX_ROW_BYTES};
+pub use store::{CommitInfo, CommitLog, Mutation, ReadView, Store, StoreState};
+pub use table::{RowMap, ShardStore, TableStore};
+pub use value::{ColumnType, Value};
