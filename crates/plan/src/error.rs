@@ -1,0 +1,25 @@
+//! The planner's errors: what in the query does not fit the catalog.
+
+use keyset_store::ColumnType;
+
+/// A query the planner cannot plan.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("no table named `{table}`")]
+    UnknownTable { table: String },
+    #[error("table `{table}` has no column `{column}`")]
+    UnknownColumn { table: String, column: String },
+    #[error("ORDER BY names `{column}`, which table `{table}` does not have")]
+    UnknownOrderColumn { table: String, column: String },
+    #[error("the literal {found} does not fit column `{table}.{column}` of type {expected}")]
+    LiteralType {
+        table: String,
+        column: String,
+        expected: ColumnType,
+        found: String,
+    },
+    #[error("LIMIT {limit} is over the maximum page size of {max}")]
+    LimitTooLarge { limit: usize, max: usize },
+    #[error("{0}")]
+    Unsupported(String),
+}
