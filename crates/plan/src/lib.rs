@@ -6,15 +6,23 @@
 //! reads rows. Execution, paging and cursors belong to keyset-executor.
 
 pub mod access;
+pub mod canonical;
 pub mod error;
+pub mod explain;
 pub mod expr;
 pub mod plan;
+pub mod planner;
 pub mod query;
+pub mod signature;
 
 pub use access::{AccessPath, NaturalOrder};
+pub use canonical::{canonical_predicate, canonicalize};
 pub use error::PlanError;
+pub use explain::{display_predicate, explain};
 pub use expr::{bind, col, CmpOp, Expr, Predicate, Truth};
 pub use plan::{CursorKind, OrderColumn, OrderStrategy, Plan, PlanSignature, ShardSet};
+pub use planner::plan;
 pub use query::{
     Budget, MergeMode, OrderTerm, Projection, Query, SortDirection, Statement, MAX_LIMIT,
 };
+pub use signature::signature;

@@ -80,6 +80,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// The shard of table `def` that holds rows whose partition column equals
+/// `value` (already normalized to the column's type). The planner routes
+/// queries with it without needing a `TableStore`.
+pub fn shard_for_partition_value(def: &TableDef, value: &Value) -> usize {
+    let mut buf = Vec::with_capacity(16);
+    encode_component(value, &mut buf);
+    (fnv1a(&buf) % u64::from(def.shards.max(1))) as usize
+}
+
 impl TableStore {
     /// An empty table.
     pub fn new(def: Arc<TableDef>) -> TableStore {
@@ -112,9 +121,7 @@ impl TableStore {
 
     /// The shard that holds rows whose partition column equals `value`.
     pub fn shard_for_partition_value(&self, value: &Value) -> usize {
-        let mut buf = Vec::with_capacity(16);
-        encode_component(value, &mut buf);
-        self.shard_for_encoded(&buf)
+        shard_for_partition_value(&self.def, value)
     }
 
     fn shard_for_encoded(&self, encoded_component: &[u8]) -> usize {
