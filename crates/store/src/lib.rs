@@ -9,6 +9,7 @@ pub mod batch;
 pub mod bin;
 pub mod catalog;
 pub mod codec;
+pub mod durable;
 pub mod error;
 pub mod key;
 pub mod map;
@@ -20,6 +21,9 @@ pub mod value;
 pub use batch::{Batch, BatchOp, RowInput, WriteOp};
 pub use catalog::{Catalog, ColumnDef, IndexDef, IndexSpec, TableDef, TableSpec};
 pub use codec::CodecError;
+pub use durable::{
+    CheckpointInfo, DurableStore, Options as DurableOptions, RecoveryReport, SyncMode,
+};
 pub use error::{Result, StoreError};
 pub use key::{
     DecodedDataKey, DecodedIndexKey, IndexId, IndexKeyHeader, RawDataKey, RawIndexKey, TableId,

@@ -180,6 +180,20 @@ impl Store {
         Ok((seq, mutation))
     }
 
+    /// Replaces the whole state with `catalog` and empty tables (with maps
+    /// for every index each table declares) and sets the last sequence
+    /// number: the first step of restoring a snapshot into a fresh store.
+    /// Keeps the catalog's id counter, so ids are never reused.
+    pub(crate) fn restore_catalog(&self, catalog: Catalog, seq: u64) {
+        let mut guard = self.lock();
+        let tables = catalog
+            .tables()
+            .map(|def| (def.id, Arc::new(TableStore::new(def.clone()))))
+            .collect();
+        self.state.store(Arc::new(StoreState { catalog, tables }));
+        guard.seq = seq;
+    }
+
     /// Applies a mutation read back from the log during recovery.
     pub fn replay(&self, seq: u64, mutation: &Mutation) -> Result<()> {
         let mut guard = self.lock();

@@ -12,11 +12,24 @@ fn seeded(shards: u32) -> keyset_store::Store {
     let mut batch = Batch::new();
     for id in 0..20 {
         let email = format!("p{id}@x");
-        batch.put("people", person(id, ["Oslo", "Bergen"][id as usize % 2], 20 + id % 5, Some(&email)));
+        batch.put(
+            "people",
+            person(
+                id,
+                ["Oslo", "Bergen"][id as usize % 2],
+                20 + id % 5,
+                Some(&email),
+            ),
+        );
     }
     store.commit(&batch).expect("seed");
     store
 }
+
+type Check = fn(&StoreError) -> bool;
+/// A named failure: what the last operation of the batch does, and how to
+/// recognize the error it must cause.
+type Case = (&'static str, Box<dyn Fn(&mut Batch)>, Check);
 
 /// A batch whose first operations are valid and whose last one is not.
 fn failing(last: impl FnOnce(&mut Batch)) -> Batch {
@@ -30,9 +43,8 @@ fn failing(last: impl FnOnce(&mut Batch)) -> Batch {
 
 #[test]
 fn every_failure_leaves_the_store_unchanged() {
-    type Check = fn(&StoreError) -> bool;
     let long = "x".repeat(MAX_KEY_BYTES);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Batch)>, Check)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "unique violation against an existing row",
             Box::new(|b: &mut Batch| {
@@ -52,7 +64,13 @@ fn every_failure_leaves_the_store_unchanged() {
             Box::new(|b: &mut Batch| {
                 b.put(
                     "people",
-                    vec![Value::Int(300), Value::Int(5), Value::Int(1), Value::Null, Value::Null],
+                    vec![
+                        Value::Int(300),
+                        Value::Int(5),
+                        Value::Int(1),
+                        Value::Null,
+                        Value::Null,
+                    ],
                 );
             }),
             |e| matches!(e, StoreError::TypeMismatch { column, .. } if column == "city"),
@@ -78,7 +96,10 @@ fn every_failure_leaves_the_store_unchanged() {
             Box::new(|b: &mut Batch| {
                 b.put_named(
                     "people",
-                    vec![("id".into(), Value::Int(303)), ("planet".into(), Value::from("Mars"))],
+                    vec![
+                        ("id".into(), Value::Int(303)),
+                        ("planet".into(), Value::from("Mars")),
+                    ],
                 );
             }),
             |e| matches!(e, StoreError::UnknownColumn { column, .. } if column == "planet"),
@@ -95,12 +116,30 @@ fn every_failure_leaves_the_store_unchanged() {
             Box::new(|b: &mut Batch| {
                 b.put("people", vec![Value::Int(304)]);
             }),
-            |e| matches!(e, StoreError::RowArity { expected: 5, found: 1, .. }),
+            |e| {
+                matches!(
+                    e,
+                    StoreError::RowArity {
+                        expected: 5,
+                        found: 1,
+                        ..
+                    }
+                )
+            },
         ),
         (
             "NULL primary key",
             Box::new(|b: &mut Batch| {
-                b.put("people", vec![Value::Null, Value::Null, Value::Null, Value::Null, Value::Null]);
+                b.put(
+                    "people",
+                    vec![
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                        Value::Null,
+                    ],
+                );
             }),
             |e| matches!(e, StoreError::NullNotAllowed { column, .. } if column == "id"),
         ),
@@ -161,7 +200,13 @@ fn unique_index_over_violating_rows_is_refused() {
         .create_index(&keyset_store::IndexSpec::new("u_city", "people", &["city"]).unique())
         .expect_err("cities repeat");
     assert!(matches!(err, StoreError::UniqueViolation { .. }), "{err:?}");
-    assert!(store.read().catalog().table("people").expect("table").index_by_name("u_city").is_none());
+    assert!(store
+        .read()
+        .catalog()
+        .table("people")
+        .expect("table")
+        .index_by_name("u_city")
+        .is_none());
 }
 
 #[test]
@@ -172,11 +217,21 @@ fn ddl_errors_name_the_problem() {
         Err(StoreError::UnknownColumn { .. })
     ));
     assert!(matches!(
-        store.create_index(&keyset_store::IndexSpec::new("by_email", "people", &["age"])),
+        store.create_index(&keyset_store::IndexSpec::new(
+            "by_email",
+            "people",
+            &["age"]
+        )),
         Err(StoreError::IndexExists { .. })
     ));
-    assert!(matches!(store.drop_index("people", "nope"), Err(StoreError::UnknownIndex { .. })));
-    assert!(matches!(store.drop_table("nope"), Err(StoreError::UnknownTable { .. })));
+    assert!(matches!(
+        store.drop_index("people", "nope"),
+        Err(StoreError::UnknownIndex { .. })
+    ));
+    assert!(matches!(
+        store.drop_table("nope"),
+        Err(StoreError::UnknownTable { .. })
+    ));
     let cols: Vec<&str> = (0..17).map(|_| "age").collect();
     assert!(matches!(
         store.create_index(&keyset_store::IndexSpec::new("wide", "people", &cols)),

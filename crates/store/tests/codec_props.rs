@@ -18,7 +18,13 @@ fn bytes_with_escapes() -> impl Strategy<Value = Vec<u8>> {
 
 fn text_with_escapes() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        prop_oneof![Just('\0'), Just('\u{FF}'), Just('a'), Just('é'), any::<char>()],
+        prop_oneof![
+            Just('\0'),
+            Just('\u{FF}'),
+            Just('a'),
+            Just('é'),
+            any::<char>()
+        ],
         0..10,
     )
     .prop_map(|chars| chars.into_iter().collect())
@@ -155,7 +161,10 @@ fn escapes_of_zero_and_ff_are_exercised() {
         Value::Bytes(vec![0xFF]),
         Value::Bytes(vec![0xFF, 0]),
     ];
-    let encoded: Vec<Vec<u8>> = tricky.iter().map(|v| encode(std::slice::from_ref(v))).collect();
+    let encoded: Vec<Vec<u8>> = tricky
+        .iter()
+        .map(|v| encode(std::slice::from_ref(v)))
+        .collect();
     for w in encoded.windows(2) {
         assert!(w[0] < w[1]);
     }

@@ -15,13 +15,18 @@ fn table(store: &Store, shards: u32) {
         .create_table(
             &TableSpec::new(
                 "t",
-                vec![ColumnDef::new("id", ColumnType::Int), ColumnDef::new("v", ColumnType::Int)],
+                vec![
+                    ColumnDef::new("id", ColumnType::Int),
+                    ColumnDef::new("v", ColumnType::Int),
+                ],
                 &["id"],
             )
             .shards(shards),
         )
         .expect("create");
-    store.create_index(&IndexSpec::new("by_v", "t", &["v"])).expect("index");
+    store
+        .create_index(&IndexSpec::new("by_v", "t", &["v"]))
+        .expect("index");
 }
 
 /// Scans every shard's data and index maps in both directions, checking
@@ -35,7 +40,8 @@ fn scan_all(store: &Store) -> usize {
         for map in [shard.data(), shard.index(index).expect("map")] {
             for dir in [Direction::Asc, Direction::Desc] {
                 let mut last: Option<bytes::Bytes> = None;
-                for (k, _) in map.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, dir) {
+                for (k, _) in map.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, dir)
+                {
                     if let Some(prev) = &last {
                         assert!(dir.precedes(&prev[..], &k[..]), "out of order");
                     }
@@ -128,7 +134,11 @@ fn readers_do_not_wait_for_a_commit_in_progress() {
     };
     // The writer is now inside the commit lock, blocked in append.
     log.entered.wait();
-    assert_eq!(scan_all(&store), 50 * 4, "readers complete while a commit holds the lock");
+    assert_eq!(
+        scan_all(&store),
+        50 * 4,
+        "readers complete while a commit holds the lock"
+    );
     drop(gate);
     let info = writer.join().expect("writer");
     assert_eq!(info.puts, 1);

@@ -36,7 +36,11 @@ fn entries(store: &Store, index: &str) -> BTreeSet<(Vec<Value>, Vec<Value>)> {
             assert_eq!(decoded.header.index, def.id);
             // The entry's row is the live row of that key.
             assert_eq!(row.get(0), decoded.primary_key.first());
-            let expected: Vec<Value> = def.columns.iter().map(|&c| row.values()[c].clone()).collect();
+            let expected: Vec<Value> = def
+                .columns
+                .iter()
+                .map(|&c| row.values()[c].clone())
+                .collect();
             assert_eq!(expected, decoded.components, "entry does not match its row");
             out.insert((decoded.components, decoded.primary_key));
         }
@@ -125,10 +129,14 @@ fn rows_land_in_the_shard_their_key_names() {
 #[test]
 fn dropped_index_id_is_not_reused() {
     let store = people_store(1);
-    let first = store.create_index(&IndexSpec::new("tmp", "people", &["age"])).expect("create");
+    let first = store
+        .create_index(&IndexSpec::new("tmp", "people", &["age"]))
+        .expect("create");
     let generation = store.read().table("people").expect("t").def().generation;
     store.drop_index("people", "tmp").expect("drop");
-    let second = store.create_index(&IndexSpec::new("tmp", "people", &["age"])).expect("recreate");
+    let second = store
+        .create_index(&IndexSpec::new("tmp", "people", &["age"]))
+        .expect("recreate");
     assert!(second.id > first.id);
     assert!(store.read().table("people").expect("t").def().generation > generation);
 }

@@ -11,7 +11,10 @@ use keyset_store::{Direction, OrderedMap};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), any::<u8>()], 0..4)
+    prop::collection::vec(
+        prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), any::<u8>()],
+        0..4,
+    )
 }
 
 fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {

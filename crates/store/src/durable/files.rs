@@ -1,0 +1,242 @@
+//! The data directory's layout: file names, the lock file, the MAC key and
+//! database id files, and the fsync helpers every atomic write relies on.
+//! It knows names and raw bytes, not what a WAL record or snapshot holds.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
+
+pub(crate) const LOCK_FILE: &str = "LOCK";
+pub(crate) const KEY_FILE: &str = "mac.key";
+pub(crate) const ID_FILE: &str = "database.id";
+const WAL_PREFIX: &str = "wal-";
+const WAL_SUFFIX: &str = ".log";
+const SNAPSHOT_PREFIX: &str = "snapshot-";
+const SNAPSHOT_SUFFIX: &str = ".snap";
+const TMP_SUFFIX: &str = ".tmp";
+pub(crate) const CORRUPT_SUFFIX: &str = ".corrupt";
+
+/// `wal-<start seq, 20 digits>.log`: holds records `start + 1, ...`.
+pub(crate) fn wal_path(dir: &Path, start: u64) -> PathBuf {
+    dir.join(format!("{WAL_PREFIX}{start:020}{WAL_SUFFIX}"))
+}
+
+/// `snapshot-<seq, 20 digits>.snap`: the state after commit `seq`.
+pub(crate) fn snapshot_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{SNAPSHOT_PREFIX}{seq:020}{SNAPSHOT_SUFFIX}"))
+}
+
+/// The temporary name a file is written under before its rename.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(TMP_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// The database files found in a directory, each list ascending by seq.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub wals: Vec<(u64, PathBuf)>,
+    pub snapshots: Vec<(u64, PathBuf)>,
+    /// Leftovers of an interrupted atomic write.
+    pub temps: Vec<PathBuf>,
+}
+
+impl Listing {
+    pub fn is_empty(&self) -> bool {
+        self.wals.is_empty() && self.snapshots.is_empty()
+    }
+}
+
+fn parse_seq(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Lists the WAL files, snapshots and temporary files of `dir`.
+pub(crate) fn list(dir: &Path) -> Result<Listing> {
+    let mut listing = Listing::default();
+    let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = entry.path();
+        if let Some(seq) = parse_seq(&name, WAL_PREFIX, WAL_SUFFIX) {
+            listing.wals.push((seq, path));
+        } else if let Some(seq) = parse_seq(&name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX) {
+            listing.snapshots.push((seq, path));
+        } else if name.ends_with(TMP_SUFFIX)
+            && (name.starts_with(SNAPSHOT_PREFIX)
+                || name.starts_with(WAL_PREFIX)
+                || name.starts_with(KEY_FILE)
+                || name.starts_with(ID_FILE))
+        {
+            listing.temps.push(path);
+        }
+    }
+    listing.wals.sort();
+    listing.snapshots.sort();
+    Ok(listing)
+}
+
+/// Takes the directory's lock; a second opener gets `StoreError::Locked`.
+/// The lock is released when the returned file is closed.
+pub(crate) fn acquire_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    }
+}
+
+/// Makes the directory's entries (creations, renames) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StoreError::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Creates a new file for writing; `private` files get mode 0600 on unix.
+pub(crate) fn create_file(path: &Path, private: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    options.open(path)
+}
+
+/// Writes `bytes` to `dir/name` atomically: temporary file, fsync, rename,
+/// fsync the directory.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], private: bool) -> Result<()> {
+    let path = dir.join(name);
+    let temp = temp_path(&path);
+    let mut file = create_file(&temp, private).map_err(|e| StoreError::io(&temp, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StoreError::io(&temp, e))?;
+    drop(file);
+    fs::rename(&temp, &path).map_err(|e| StoreError::io(&path, e))?;
+    sync_dir(dir)
+}
+
+/// Reads a small file that must hold exactly `N` bytes; `None` if missing.
+fn read_exact_file<const N: usize>(path: &Path) -> Result<Option<[u8; N]>> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let array = <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupted {
+        file: path.to_path_buf(),
+        offset: bytes.len().min(N) as u64,
+        reason: format!("expected exactly {N} bytes, found {}", bytes.len()),
+    })?;
+    Ok(Some(array))
+}
+
+fn random<const N: usize>(dir: &Path) -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|e| StoreError::io(dir, io::Error::other(e.to_string())))?;
+    Ok(out)
+}
+
+/// The database id and the cursor MAC key, created (random) if missing.
+#[derive(Clone, Copy)]
+pub(crate) struct Identity {
+    pub database_id: [u8; 8],
+    pub mac_key: [u8; 32],
+}
+
+/// Loads the id and key files, creating whichever is missing.
+pub(crate) fn load_or_create_identity(dir: &Path) -> Result<Identity> {
+    let database_id = match read_exact_file::<8>(&dir.join(ID_FILE))? {
+        Some(id) => id,
+        None => {
+            let id = random::<8>(dir)?;
+            write_atomic(dir, ID_FILE, &id, false)?;
+            id
+        }
+    };
+    let mac_key = match read_exact_file::<32>(&dir.join(KEY_FILE))? {
+        Some(key) => key,
+        None => {
+            let key = random::<32>(dir)?;
+            write_atomic(dir, KEY_FILE, &key, true)?;
+            key
+        }
+    };
+    Ok(Identity {
+        database_id,
+        mac_key,
+    })
+}
+
+/// Removes a file; a file already gone is not an error.
+pub(crate) fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [
+            wal_path(dir.path(), 0),
+            wal_path(dir.path(), 42),
+            snapshot_path(dir.path(), 42),
+            temp_path(&snapshot_path(dir.path(), 50)),
+            dir.path().join("wal-x.log"),
+            dir.path().join("notes.txt"),
+        ] {
+            File::create(path).unwrap();
+        }
+        let listing = list(dir.path()).unwrap();
+        let seqs = |v: &[(u64, PathBuf)]| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+        assert_eq!(seqs(&listing.wals), vec![0, 42]);
+        assert_eq!(seqs(&listing.snapshots), vec![42]);
+        assert_eq!(listing.temps.len(), 1);
+    }
+
+    #[test]
+    fn a_short_key_file_is_corruption_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(KEY_FILE), [1, 2, 3]).unwrap();
+        let err = load_or_create_identity(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupted { .. }), "{err}");
+    }
+}

@@ -1,0 +1,161 @@
+//! [`DurableStore`]: an open data directory. Opening takes the lock, loads
+//! or creates the key and id, recovers, and attaches the WAL to the store;
+//! closing (or dropping) flushes, fsyncs, stops the syncer and releases the
+//! lock. It owns the directory's lifetime, not the formats inside it.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use super::engine::Engine;
+use super::files::{self, Identity, ID_FILE};
+use super::recovery::recover;
+use super::wal::WalWriter;
+use super::{CheckpointInfo, Options, RecoveryReport, SyncMode};
+use crate::error::{Result, StoreError};
+use crate::store::{CommitLog, Store};
+
+/// A store kept in a data directory: every commit goes through its WAL.
+pub struct DurableStore {
+    dir: PathBuf,
+    store: Arc<Store>,
+    engine: Arc<Engine>,
+    syncer: Option<JoinHandle<()>>,
+    /// Held (locked) while open; `None` once closed.
+    lock: Option<File>,
+    identity: Identity,
+}
+
+impl fmt::Debug for DurableStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DurableStore")
+            .field("dir", &self.dir)
+            .field("engine", &self.engine)
+            .field("open", &self.lock.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DurableStore {
+    /// Opens (creating it if missing) the data directory `dir` and recovers
+    /// its state. A directory open elsewhere gives `StoreError::Locked`;
+    /// damage before the WAL's tail gives `StoreError::Corrupted` unless
+    /// `options.repair` is set. The report says what recovery did.
+    pub fn open(dir: &Path, options: Options) -> Result<(DurableStore, RecoveryReport)> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let lock = files::acquire_lock(dir)?;
+        let listing = files::list(dir)?;
+        let created = listing.is_empty() && !dir.join(ID_FILE).exists();
+        let mut identity = files::load_or_create_identity(dir)?;
+        if let Some(key) = options.mac_key {
+            identity.mac_key = key;
+        }
+        let recovered = recover(dir, &listing, options.repair)?;
+        let mut report = recovered.report;
+        report.created = created;
+        let wal = match recovered.active {
+            Some((path, start, len)) => {
+                WalWriter::resume(dir, path, start, len, recovered.last_seq)?
+            }
+            None => WalWriter::create(dir, recovered.last_seq)?,
+        };
+        let store = recovered.store;
+        let engine = Arc::new(Engine::new(
+            dir,
+            options.sync,
+            options.checkpoint_wal_bytes,
+            wal,
+            &store,
+        ));
+        store.attach_log(engine.clone() as Arc<dyn CommitLog>, recovered.last_seq);
+        let syncer = match options.sync {
+            SyncMode::Periodic(interval) => {
+                let engine = engine.clone();
+                let handle = thread::Builder::new()
+                    .name("keyset-wal-sync".into())
+                    .spawn(move || engine.run_syncer(interval))
+                    .map_err(|e| StoreError::io(dir, e))?;
+                Some(handle)
+            }
+            SyncMode::Always | SyncMode::Never => None,
+        };
+        let durable = DurableStore {
+            dir: dir.to_path_buf(),
+            store,
+            engine,
+            syncer,
+            lock: Some(lock),
+            identity,
+        };
+        Ok((durable, report))
+    }
+
+    /// The store; commits through it are logged as the sync mode says.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes a snapshot of the current state, starts a new WAL file, and
+    /// removes the older snapshots and WAL files once it is durable.
+    pub fn checkpoint(&self) -> Result<CheckpointInfo> {
+        self.engine.checkpoint()
+    }
+
+    /// Why the last checkpoint (manual or automatic) failed, if it did.
+    pub fn last_checkpoint_error(&self) -> Option<String> {
+        self.engine.last_checkpoint_error()
+    }
+
+    /// The random id made with the directory (cursors carry it).
+    pub fn database_id(&self) -> [u8; 8] {
+        self.identity.database_id
+    }
+
+    /// The cursor MAC key: `Options::mac_key` if given, else the directory's.
+    pub fn mac_key(&self) -> [u8; 32] {
+        self.identity.mac_key
+    }
+
+    /// How many times a WAL file has been fsynced since open.
+    pub fn wal_fsyncs(&self) -> u64 {
+        self.engine.wal.fsync_count()
+    }
+
+    /// Bytes in the current WAL file.
+    pub fn wal_bytes(&self) -> u64 {
+        self.engine.wal.len()
+    }
+
+    /// Flushes and fsyncs the WAL (in every sync mode), stops the syncer and
+    /// releases the lock. Later commits through a kept `Arc<Store>` fail.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        let Some(lock) = self.lock.take() else {
+            return Ok(());
+        };
+        self.engine.stop_syncer();
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
+        }
+        let result = self.engine.close();
+        drop(lock);
+        result
+    }
+}
+
+impl Drop for DurableStore {
+    /// Best effort: what `close` does, with errors ignored.
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}

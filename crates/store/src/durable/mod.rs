@@ -1,0 +1,148 @@
+//! Durability: a data directory that holds a lock, the write-ahead log,
+//! snapshots, the cursor MAC key and the database id, and the recovery that
+//! rebuilds a [`Store`](crate::Store) from them on open.
+//!
+//! This module owns bytes on disk and when they reach it; it never decides
+//! what a mutation means (the store applies it) and never reads queries.
+//! The formats and promises are written down in `docs/durability.md`.
+
+mod engine;
+mod files;
+mod handle;
+mod mutation;
+mod recovery;
+mod snapshot;
+mod wal;
+mod wal_reader;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use handle::DurableStore;
+
+/// Default WAL size that triggers an automatic checkpoint: 64 MiB.
+pub const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 64 << 20;
+
+/// When the log is forced to stable storage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// A commit returns only after its record is fsynced. Concurrent
+    /// committers share one fsync (group commit).
+    #[default]
+    Always,
+    /// A commit returns once its record is handed to the operating system;
+    /// a background thread fsyncs every interval (at least 1 ms).
+    Periodic(Duration),
+    /// A commit returns once its record is handed to the operating system;
+    /// the log is fsynced only by checkpoints and `close`.
+    Never,
+}
+
+/// How a data directory is opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Options {
+    pub sync: SyncMode,
+    /// WAL bytes after which a commit triggers a checkpoint; 0 disables
+    /// automatic checkpoints.
+    pub checkpoint_wal_bytes: u64,
+    /// Open a damaged directory by dropping what follows the damage (and
+    /// report it) instead of failing with `StoreError::Corrupted`.
+    pub repair: bool,
+    /// Use this cursor MAC key instead of the one in the directory.
+    pub mac_key: Option<[u8; 32]>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sync: SyncMode::Always,
+            checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
+            repair: false,
+            mac_key: None,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("sync", &self.sync)
+            .field("checkpoint_wal_bytes", &self.checkpoint_wal_bytes)
+            .field("repair", &self.repair)
+            .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// What recovery found and did when a directory was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The directory had no database in it; the key and id were created.
+    pub created: bool,
+    /// The sequence number of the snapshot recovery started from, if any.
+    pub snapshot_seq: Option<u64>,
+    /// WAL records applied on top of the snapshot.
+    pub records_replayed: u64,
+    /// WAL files read.
+    pub wal_files: usize,
+    /// The sequence number of the last recovered commit.
+    pub last_seq: u64,
+    /// An incomplete last record that was cut off (never acknowledged
+    /// under `SyncMode::Always`).
+    pub torn_tail: Option<TornTail>,
+    /// Damage before the tail that `Options::repair` cut off.
+    pub repaired: Option<Repair>,
+    /// Snapshots that failed their checksum and were set aside (renamed to
+    /// `*.corrupt`) because `Options::repair` allowed an older start point.
+    pub skipped_snapshots: Vec<SkippedSnapshot>,
+    /// Files left behind by an interrupted checkpoint and removed.
+    pub stale_files_removed: Vec<PathBuf>,
+}
+
+/// A torn last record, cut off on open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    pub file: PathBuf,
+    /// Where the WAL file now ends.
+    pub offset: u64,
+    pub bytes_dropped: u64,
+}
+
+/// Damage before the tail, cut off because `Options::repair` was set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repair {
+    pub file: PathBuf,
+    /// Where the first damaged record starts; the file now ends there.
+    pub offset: u64,
+    pub reason: String,
+    /// Bytes cut from `file` plus the sizes of `files_dropped`.
+    pub bytes_dropped: u64,
+    /// Intact records found in what was dropped (they could not be applied
+    /// after the gap the damage leaves).
+    pub records_dropped: u64,
+    /// Later WAL files removed because they followed the damage.
+    pub files_dropped: Vec<PathBuf>,
+}
+
+/// A snapshot recovery could not use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedSnapshot {
+    pub file: PathBuf,
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// What a checkpoint wrote and removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The last commit the snapshot contains.
+    pub seq: u64,
+    pub snapshot: PathBuf,
+    /// Size of the snapshot file.
+    pub bytes: u64,
+    /// Rows written, over all tables.
+    pub rows: u64,
+    /// Older snapshots and WAL files removed after the snapshot was durable.
+    pub removed: Vec<PathBuf>,
+}

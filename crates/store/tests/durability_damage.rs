@@ -1,0 +1,273 @@
+//! Damage on disk: a WAL cut at every byte of its last record, bytes
+//! flipped in the middle of the WAL (with and without `repair`), a broken
+//! chain of WAL files, and snapshots that fail their checksum.
+#![allow(clippy::unwrap_used)]
+
+mod durability_support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use durability_support::*;
+use keyset_store::durable::{Options, TornTail};
+use keyset_store::StoreError;
+
+fn repair() -> Options {
+    Options {
+        repair: true,
+        ..Options::default()
+    }
+}
+
+/// A directory with the items table and `batches` batches, closed; returns
+/// the WAL path and bytes. Record 1 and 2 are the DDL, batch n is record n + 3.
+fn written(dir: &Path, batches: i64) -> (PathBuf, Vec<u8>) {
+    let (db, _) = open(dir, Options::default());
+    create_items(db.store());
+    for n in 0..batches {
+        write_batch(db.store(), n);
+    }
+    db.close().unwrap();
+    let wal = only_wal(dir);
+    let bytes = fs::read(&wal).unwrap();
+    (wal, bytes)
+}
+
+fn expect_corrupted(err: StoreError) -> (PathBuf, u64, String) {
+    match err {
+        StoreError::Corrupted {
+            file,
+            offset,
+            reason,
+        } => (file, offset, reason),
+        other => panic!("expected Corrupted, got {other}"),
+    }
+}
+
+#[test]
+fn a_wal_cut_at_every_byte_of_its_last_record_reopens_with_the_complete_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, bytes) = written(dir.path(), 5);
+    let spans = record_spans(&bytes);
+    let (last_at, last_len) = *spans.last().unwrap();
+    for cut in last_at..last_at + last_len {
+        fs::write(&wal, &bytes[..cut]).unwrap();
+        let (db, report) = open(dir.path(), Options::default());
+        assert_batches(db.store(), 4);
+        let expected = (cut > last_at).then(|| TornTail {
+            file: wal.clone(),
+            offset: last_at as u64,
+            bytes_dropped: (cut - last_at) as u64,
+        });
+        assert_eq!(report.torn_tail, expected, "cut at {cut}");
+        assert_eq!(report.repaired, None);
+        assert_eq!(fs::metadata(&wal).unwrap().len(), last_at as u64);
+        // The truncated log takes new commits and replays them.
+        if cut == last_at + 1 || cut == last_at + last_len - 1 {
+            write_batch(db.store(), 4);
+            drop(db);
+            let (db, report) = open(dir.path(), Options::default());
+            assert_eq!(report.torn_tail, None);
+            assert_batches(db.store(), 5);
+        }
+    }
+}
+
+/// A byte flipped in any field of a record in the middle (length, CRC,
+/// sequence number, payload) is damage at that record's offset; nothing
+/// after it is applied, and the directory is left untouched.
+#[test]
+fn a_flipped_byte_in_the_middle_of_the_wal_is_corruption_at_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, bytes) = written(dir.path(), 6);
+    let spans = record_spans(&bytes);
+    let (at, len) = spans[4]; // batch 2
+    for (field, position, flip) in [
+        ("length, smaller", at, 0x01),
+        ("length, past the end", at + 3, 0x40),
+        ("crc", at + 5, 0xFF),
+        ("sequence number", at + 8, 0x01),
+        ("payload", at + len / 2 + 8, 0x20),
+    ] {
+        let mut damaged = bytes.clone();
+        damaged[position] ^= flip;
+        fs::write(&wal, &damaged).unwrap();
+        let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+        assert_eq!(
+            (file.as_path(), offset),
+            (wal.as_path(), at as u64),
+            "{field}: {reason}"
+        );
+        assert!(
+            reason.contains("repair"),
+            "the message names the way out: {reason}"
+        );
+        assert_eq!(
+            fs::read(&wal).unwrap(),
+            damaged,
+            "{field}: nothing changed on disk"
+        );
+    }
+}
+
+#[test]
+fn repair_cuts_the_wal_at_the_damage_and_reports_what_it_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, mut bytes) = written(dir.path(), 6);
+    let spans = record_spans(&bytes);
+    let (at, len) = spans[4]; // batch 2; batches 3, 4, 5 follow
+    bytes[at + len - 1] ^= 0x55;
+    fs::write(&wal, &bytes).unwrap();
+
+    let (db, report) = open(dir.path(), repair());
+    assert_batches(db.store(), 2);
+    let repaired = report.repaired.expect("a repair report");
+    assert_eq!(repaired.file, wal);
+    assert_eq!(repaired.offset, at as u64);
+    assert_eq!(repaired.bytes_dropped, (bytes.len() - at) as u64);
+    assert_eq!(
+        repaired.records_dropped, 3,
+        "the intact records after the damage"
+    );
+    assert!(repaired.files_dropped.is_empty());
+    assert_eq!(report.torn_tail, None);
+    // The log is usable again, without repair.
+    write_batch(db.store(), 2);
+    drop(db);
+    let (db, report) = open(dir.path(), Options::default());
+    assert_eq!(report.repaired, None);
+    assert_batches(db.store(), 3);
+}
+
+/// Damage in a WAL file that is not the last one is never a torn tail.
+#[test]
+fn a_torn_record_before_a_later_log_file_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, bytes) = written(dir.path(), 4);
+    let spans = record_spans(&bytes);
+    let (last_at, _) = *spans.last().unwrap();
+    let cut = spans.len() as u64; // last seq in the first file
+    let second = dir.path().join(format!("wal-{cut:020}.log"));
+    fs::write(&second, b"KSWAL\0\0\x01").unwrap();
+    {
+        let (db, _) = open(dir.path(), Options::default());
+        write_batch(db.store(), 4);
+    }
+    fs::write(&first, &bytes[..last_at + 10]).unwrap();
+
+    let (file, offset, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!((file, offset), (first.clone(), last_at as u64));
+
+    let (db, report) = open(dir.path(), repair());
+    assert_batches(db.store(), 3);
+    let repaired = report.repaired.unwrap();
+    assert_eq!(repaired.files_dropped, vec![second.clone()]);
+    assert_eq!(repaired.records_dropped, 1, "batch 4 in the dropped file");
+    assert!(!second.exists());
+}
+
+/// A log file that does not continue where the state ends is a gap.
+#[test]
+fn a_missing_log_file_is_a_gap_not_silent_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = written(dir.path(), 3);
+    let later = dir.path().join(format!("wal-{:020}.log", 40));
+    fs::write(&later, b"KSWAL\0\0\x01").unwrap();
+    let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!((file, offset), (later.clone(), 0), "{reason}");
+    let (db, report) = open(dir.path(), repair());
+    assert_batches(db.store(), 3);
+    assert_eq!(report.repaired.unwrap().files_dropped, vec![later]);
+    assert!(first.exists());
+}
+
+#[test]
+fn a_corrupt_snapshot_is_never_used_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = open(dir.path(), Options::default());
+    create_items(db.store());
+    for n in 0..10 {
+        write_batch(db.store(), n);
+    }
+    let info = db.checkpoint().unwrap();
+    write_batch(db.store(), 10);
+    drop(db);
+    let mut bytes = fs::read(&info.snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x08;
+    fs::write(&info.snapshot, &bytes).unwrap();
+
+    let (file, _, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, info.snapshot);
+    assert!(reason.contains("checksum"), "{reason}");
+    // The log before the snapshot is gone, so repair cannot rebuild it either.
+    let (file, _, reason) = expect_corrupted(open_err(dir.path(), repair()));
+    assert_eq!(file, info.snapshot);
+    assert!(reason.contains("no older snapshot"), "{reason}");
+    assert!(info.snapshot.exists(), "a failed repair changes nothing");
+
+    // A snapshot cut short is caught the same way.
+    fs::write(&info.snapshot, &bytes[..middle]).unwrap();
+    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, info.snapshot);
+}
+
+/// With `repair`, a damaged newest snapshot is set aside when an older
+/// snapshot and an unbroken log reach past it.
+#[test]
+fn repair_falls_back_to_an_older_snapshot_when_the_log_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = tempfile::tempdir().unwrap();
+    let (db, _) = open(dir.path(), Options::default());
+    create_items(db.store());
+    for n in 0..5 {
+        write_batch(db.store(), n);
+    }
+    let older = db.checkpoint().unwrap();
+    for n in 5..10 {
+        write_batch(db.store(), n);
+    }
+    // Keep what the next checkpoint will remove: the older snapshot and log.
+    let mut kept = Vec::new();
+    for path in [older.snapshot.clone(), only_wal(dir.path())] {
+        let copy = keep.path().join(path.file_name().unwrap());
+        fs::copy(&path, &copy).unwrap();
+        kept.push((copy, path));
+    }
+    let newer = db.checkpoint().unwrap();
+    write_batch(db.store(), 10);
+    drop(db);
+    for (copy, path) in &kept {
+        fs::copy(copy, path).unwrap();
+    }
+    let mut bytes = fs::read(&newer.snapshot).unwrap();
+    bytes[20] ^= 0x01;
+    fs::write(&newer.snapshot, &bytes).unwrap();
+
+    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, newer.snapshot);
+    let (db, report) = open(dir.path(), repair());
+    assert_eq!(report.snapshot_seq, Some(older.seq));
+    assert_eq!(report.skipped_snapshots.len(), 1);
+    assert_eq!(report.skipped_snapshots[0].file, newer.snapshot);
+    assert!(
+        !newer.snapshot.exists(),
+        "the damaged snapshot is set aside"
+    );
+    assert_batches(db.store(), 11);
+    drop(db);
+    let (db, report) = open(dir.path(), Options::default());
+    assert_eq!(report.snapshot_seq, Some(older.seq));
+    assert_batches(db.store(), 11);
+}
+
+#[test]
+fn a_file_that_is_not_a_wal_is_corruption_at_offset_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, mut bytes) = written(dir.path(), 2);
+    bytes[0] = b'X';
+    fs::write(&wal, &bytes).unwrap();
+    let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!((file, offset), (wal, 0));
+    assert!(reason.contains("magic"), "{reason}");
+}
