@@ -1,1 +1,22 @@
-//! Ordered key streams, merges, budgets, pages and cursors.
+//! keyset-executor: runs a [`keyset_plan::Plan`] one page at a time.
+//!
+//! `stream/` yields keys in strict order and never decides what a page is;
+//! `page/` and `topk` apply the phase order of DESIGN.md section 5, budgets
+//! and `next`/`prev` cursors; `cursor/` owns the token and its validation.
+//! Nothing here writes to the store or plans a query.
+
+pub mod context;
+pub mod cursor;
+pub mod error;
+pub mod page;
+pub mod stream;
+mod topk;
+
+pub use context::{CancelToken, ExecContext, ExecOptions};
+pub use cursor::{
+    open_cursor, Anchor, Cursor, CursorError, CursorKeys, CursorState, MacKey, ShardPosition,
+    MAX_CURSOR_BYTES,
+};
+pub use error::ExecError;
+pub use page::{execute_page, Page, PageStats, StopReason};
+pub use stream::{KeyItem, OrderedKeyStream, Step};

@@ -1,0 +1,66 @@
+//! `ExecError`: every way running a page can fail, each variant carrying the
+//! facts a caller needs to act on it. Cursor refusals keep their own
+//! `CursorError` (from `cursor/`); nothing here is raised by a panic.
+
+use crate::cursor::CursorError;
+use crate::page::StopReason;
+
+/// Why a page could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The cursor cannot resume this query (one of the checks of DESIGN.md
+    /// section 6 failed).
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(#[from] CursorError),
+    /// The plan's table was dropped after the query was planned.
+    #[error("table `{table}` no longer exists: plan the query again")]
+    TableGone { table: String },
+    /// The plan's table was dropped and recreated, or an index was created or
+    /// dropped, after the query was planned.
+    #[error(
+        "the schema of table `{table}` changed since the query was planned \
+         (planned against generation {planned}, now {current}): plan the query again"
+    )]
+    SchemaChanged {
+        table: String,
+        planned: u64,
+        current: u64,
+    },
+    /// A composite child that is not in primary-key order had to be sorted
+    /// and holds more keys than the sort buffer may.
+    #[error(
+        "the range of index `{index}` in this query holds more than {limit} keys, which must be \
+         buffered to merge it by primary key: narrow the range or raise `max_sort_buffer_keys`"
+    )]
+    SortBufferExceeded { index: String, limit: usize },
+    /// The deadline passed or the query was cancelled during a phase that
+    /// cannot be cut short without changing the result (a top-k pass, or the
+    /// skipping of OFFSET rows on a first page): no partial page exists.
+    #[error(
+        "{} while {phase}, which cannot be cut short without changing the result: \
+         run the page again{}",
+        reason.describe(),
+        if matches!(reason, StopReason::Deadline) { " with a later deadline" } else { "" }
+    )]
+    Interrupted {
+        reason: StopReason,
+        phase: &'static str,
+    },
+    /// The cursor for the next or previous page would exceed the token size
+    /// limit (its anchor holds long ORDER BY values).
+    #[error(
+        "the cursor for the adjacent page would be {len} characters long, over the limit of \
+         {max}: the ORDER BY values of the row it anchors on are too long to carry in a cursor"
+    )]
+    CursorTooLarge { len: usize, max: usize },
+    /// A broken invariant of the executor itself (for example a stream that
+    /// yielded keys out of order). Never caused by input; please report it.
+    #[error("internal executor error: {what}")]
+    Internal { what: String },
+}
+
+impl ExecError {
+    pub(crate) fn internal(what: impl Into<String>) -> ExecError {
+        ExecError::Internal { what: what.into() }
+    }
+}

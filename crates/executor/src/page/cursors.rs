@@ -1,0 +1,135 @@
+//! Between stream positions and cursors: where a validated cursor makes a
+//! page start, and the `next`/`prev` tokens a page hands out. Positions in
+//! primary-key order become `RawDataKey` anchors (table id + primary key),
+//! index positions are `RawIndexKey` anchors as they are. Validation of a
+//! token is `crate::cursor`'s job, never this module's.
+
+use bytes::Bytes;
+use keyset_plan::{CursorKind, Plan};
+use keyset_store::key::DATA_HEADER_LEN;
+use keyset_store::{RawDataKey, TableStore};
+
+use crate::context::ExecContext;
+use crate::cursor::{plan_direction, Anchor, Cursor, CursorError, CursorState, ShardPosition};
+use crate::error::ExecError;
+use crate::stream::build::KeySpace;
+
+/// Where a streaming page starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// At the first key of the traversal.
+    Beginning,
+    /// Strictly after this stream position.
+    After(Bytes),
+    /// Nowhere: the traversal is over.
+    Finished,
+}
+
+/// Mints the cursors of one plan's pages.
+#[derive(Debug)]
+pub(crate) struct Minter<'a> {
+    plan: &'a Plan,
+    ctx: &'a ExecContext,
+    space: KeySpace,
+    shard_count: usize,
+}
+
+impl<'a> Minter<'a> {
+    pub(crate) fn new(
+        plan: &'a Plan,
+        ctx: &'a ExecContext,
+        space: KeySpace,
+        table: &TableStore,
+    ) -> Minter<'a> {
+        Minter {
+            plan,
+            ctx,
+            space,
+            shard_count: plan.shards.resolve(table.shards().len()).len(),
+        }
+    }
+
+    /// Signs a cursor of this plan.
+    pub(crate) fn seal(&self, backward: bool, anchor: Anchor) -> Result<Cursor, ExecError> {
+        let state = CursorState {
+            kind: self.plan.cursor_kind,
+            direction: plan_direction(self.plan),
+            backward,
+            signature: self.plan.signature,
+            database: self.ctx.database,
+            anchor,
+        };
+        state.try_seal(&self.ctx.keys).map_err(|e| match e {
+            CursorError::TooLarge { len, max } => ExecError::CursorTooLarge { len, max },
+            other => ExecError::InvalidCursor(other),
+        })
+    }
+
+    /// A cursor resuming strictly after the stream position `position`.
+    pub(crate) fn at_position(
+        &self,
+        backward: bool,
+        position: &Bytes,
+    ) -> Result<Cursor, ExecError> {
+        let key = match self.space {
+            KeySpace::Index => position.clone(),
+            KeySpace::PrimaryKey => {
+                let prefix = RawDataKey::table_prefix(self.plan.table.id);
+                let mut key = Vec::with_capacity(prefix.len() + position.len());
+                key.extend_from_slice(&prefix);
+                key.extend_from_slice(position);
+                Bytes::from(key)
+            }
+        };
+        let anchor = match self.plan.cursor_kind {
+            CursorKind::ShardFrontier => {
+                Anchor::Frontier(vec![ShardPosition::After(key); self.shard_count])
+            }
+            _ => Anchor::Key(key),
+        };
+        self.seal(backward, anchor)
+    }
+
+    /// Where the page of a validated cursor starts.
+    pub(crate) fn start(&self, state: &CursorState) -> Result<Start, ExecError> {
+        match &state.anchor {
+            Anchor::Key(key) => Ok(Start::After(self.position(key)?)),
+            Anchor::Frontier(positions) => self.frontier_start(positions),
+            Anchor::Sorted { .. } => Err(ExecError::internal(
+                "a sorted (top-k) anchor reached a streaming page",
+            )),
+        }
+    }
+
+    /// The stream position of an anchor key.
+    fn position(&self, key: &Bytes) -> Result<Bytes, ExecError> {
+        match self.space {
+            KeySpace::Index => Ok(key.clone()),
+            KeySpace::PrimaryKey if key.len() >= DATA_HEADER_LEN => {
+                Ok(key.slice(DATA_HEADER_LEN..))
+            }
+            KeySpace::PrimaryKey => Err(ExecError::internal(
+                "a validated data-key anchor is shorter than a table id",
+            )),
+        }
+    }
+
+    /// The ordered merge keeps one anchor for every shard, so the frontiers
+    /// it mints hold the same position for each; that is all it resumes.
+    fn frontier_start(&self, positions: &[ShardPosition]) -> Result<Start, ExecError> {
+        let Some(first) = positions.first() else {
+            return Ok(Start::Finished);
+        };
+        if positions.iter().any(|p| p != first) {
+            return Err(ExecError::internal(
+                "a shard frontier with different positions per shard cannot be resumed by the \
+                 ordered shard merge",
+            ));
+        }
+        match first {
+            ShardPosition::NotStarted => Ok(Start::Beginning),
+            ShardPosition::After(key) => Ok(Start::After(self.position(key)?)),
+            ShardPosition::Finished => Ok(Start::Finished),
+        }
+    }
+}

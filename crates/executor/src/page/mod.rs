@@ -1,0 +1,172 @@
+//! Pages: `execute_page` runs one page of a plan, from its first row or
+//! from a cursor, in the phase order of DESIGN.md section 5, and returns the
+//! rows with their `next`/`prev` cursors, the reason the page stopped and
+//! what it cost. Streaming plans are materialized in `streaming.rs`, top-k
+//! plans in `crate::topk`; `cursors.rs` turns stream positions into tokens.
+
+mod cursors;
+mod streaming;
+
+use std::fmt;
+use std::sync::Arc;
+
+use keyset_plan::{OrderStrategy, Plan};
+use keyset_store::{ReadView, Row, RowRef, TableStore, Value};
+
+use crate::context::ExecContext;
+use crate::cursor::{open_cursor, Cursor};
+use crate::error::ExecError;
+
+pub(crate) use cursors::Minter;
+
+/// Why a page ended. Never make a caller guess from a short page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StopReason {
+    /// The traversal has no more rows: the page carries no `next` cursor.
+    Exhausted,
+    /// The page holds `limit` rows and more rows follow.
+    Limit,
+    /// `max_examined` keys were examined.
+    ScanBudget,
+    /// `max_bytes` bytes of rows were fetched.
+    ByteBudget,
+    /// The deadline passed.
+    Deadline,
+    /// The caller cancelled the query.
+    Cancelled,
+}
+
+impl StopReason {
+    /// The name used in JSON output and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Exhausted => "Exhausted",
+            StopReason::Limit => "Limit",
+            StopReason::ScanBudget => "ScanBudget",
+            StopReason::ByteBudget => "ByteBudget",
+            StopReason::Deadline => "Deadline",
+            StopReason::Cancelled => "Cancelled",
+        }
+    }
+
+    /// Whether a budget, the deadline or cancellation ended the page (so it
+    /// may be short or empty and still carry a cursor).
+    pub fn is_budget(self) -> bool {
+        !matches!(self, StopReason::Exhausted | StopReason::Limit)
+    }
+
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            StopReason::Exhausted => "the traversal ended",
+            StopReason::Limit => "the page was full",
+            StopReason::ScanBudget => "the scan budget ran out",
+            StopReason::ByteBudget => "the byte budget ran out",
+            StopReason::Deadline => "the deadline passed",
+            StopReason::Cancelled => "the query was cancelled",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one page cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageStats {
+    /// Keys read from the maps (index entries, data entries, point
+    /// lookups), read-ahead included.
+    pub keys_examined: u64,
+    /// Rows looked at (each re-checked against the whole filter).
+    pub rows_fetched: u64,
+    /// Rows of those that the filter rejected.
+    pub rows_filtered: u64,
+    /// Encoded bytes of the rows fetched (`Row::encoded_len`).
+    pub bytes_fetched: u64,
+    /// The most keys or rows held in a buffer at once (sort buffers, the
+    /// top-k heap).
+    pub peak_buffered: usize,
+}
+
+/// One page of a query.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// The rows, in the query's order, whole (see [`Page::projected`]).
+    pub rows: Vec<RowRef>,
+    /// Resumes after the last row; `None` when nothing follows.
+    pub next: Option<Cursor>,
+    /// Returns the rows before the first row (in the query's order).
+    pub prev: Option<Cursor>,
+    pub stop: StopReason,
+    pub stats: PageStats,
+    /// The columns each returned row carries (the plan's projection).
+    pub columns: Vec<usize>,
+}
+
+impl Page {
+    pub(crate) fn empty(plan: &Plan, stop: StopReason) -> Page {
+        Page {
+            rows: Vec::new(),
+            next: None,
+            prev: None,
+            stop,
+            stats: PageStats::default(),
+            columns: plan.projection.clone(),
+        }
+    }
+
+    /// The projected values of one row.
+    pub fn project(&self, row: &Row) -> Vec<Value> {
+        self.columns
+            .iter()
+            .map(|&c| row.get(c).cloned().unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// The rows with only the projected columns.
+    pub fn projected(&self) -> Vec<Vec<Value>> {
+        self.rows.iter().map(|row| self.project(row)).collect()
+    }
+}
+
+/// Runs one page of `plan` over `view`: the first page when `cursor` is
+/// `None`, otherwise the page the cursor points to (after validating it
+/// with every check of DESIGN.md section 6).
+pub fn execute_page(
+    view: &ReadView,
+    plan: &Plan,
+    cursor: Option<&Cursor>,
+    ctx: &ExecContext,
+) -> Result<Page, ExecError> {
+    let table = current_table(view, plan)?;
+    let resume = cursor
+        .map(|c| open_cursor(c, &ctx.keys, ctx.database, plan))
+        .transpose()?;
+    match plan.strategy {
+        OrderStrategy::Stream(direction) => {
+            streaming::stream_page(table, plan, direction, resume.as_ref(), ctx)
+        }
+        OrderStrategy::TopK => crate::topk::topk_page(table, plan, resume.as_ref(), ctx),
+    }
+}
+
+/// The table the plan was made for, as the view holds it now.
+fn current_table<'v>(view: &'v ReadView, plan: &Plan) -> Result<&'v Arc<TableStore>, ExecError> {
+    let planned = &plan.table;
+    let table = view
+        .table_by_id(planned.id)
+        .ok_or_else(|| ExecError::TableGone {
+            table: planned.name.clone(),
+        })?;
+    let current = table.def();
+    if current.generation != planned.generation || current.name != planned.name {
+        return Err(ExecError::SchemaChanged {
+            table: planned.name.clone(),
+            planned: planned.generation,
+            current: current.generation,
+        });
+    }
+    Ok(table)
+}

@@ -1,0 +1,267 @@
+//! Materializes one page of a streaming plan in the phase order of
+//! DESIGN.md section 5: build the ordered stream, narrow it strictly past
+//! the anchor, skip the offset (first page only), take `limit` rows that
+//! pass the whole filter, then look ahead for one more passing row without
+//! consuming it. Backward pages run the same phases in the reverse
+//! direction and hand their rows back in the query's order.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use keyset_plan::Plan;
+use keyset_store::{Direction, RowRef, TableStore};
+
+use super::cursors::{Minter, Start};
+use super::{Page, PageStats, StopReason};
+use crate::context::ExecContext;
+use crate::cursor::{Cursor, CursorState};
+use crate::error::ExecError;
+use crate::stream::budget::{Meter, PageBudget};
+use crate::stream::build::{KeySpace, StreamBuilder};
+use crate::stream::map_range::Chunking;
+use crate::stream::{OrderedKeyStream, Step};
+
+/// What the take phase consumed.
+#[derive(Debug)]
+struct Run {
+    rows: Vec<RowRef>,
+    /// Stream positions of the first and last row taken (traversal order).
+    first: Option<Bytes>,
+    last: Option<Bytes>,
+    /// The last position consumed: a row taken or skipped, a key the filter
+    /// rejected, or a `Passed` position. Never the look-ahead row.
+    consumed: Consumed,
+    stop: StopReason,
+    stats: PageStats,
+}
+
+/// The last position a page consumed, without cloning the key of every
+/// row taken (that position is `Run::last` then).
+#[derive(Debug)]
+enum Consumed {
+    Nothing,
+    LastRow,
+    Position(Bytes),
+}
+
+impl Run {
+    fn consumed(&self) -> Option<&Bytes> {
+        match &self.consumed {
+            Consumed::Nothing => None,
+            Consumed::LastRow => self.last.as_ref(),
+            Consumed::Position(position) => Some(position),
+        }
+    }
+
+    /// Whether rows may follow the page: the look-ahead found one, or a
+    /// budget stopped the page before it could know.
+    fn more(&self) -> bool {
+        self.stop != StopReason::Exhausted
+    }
+}
+
+/// One page of a plan whose order the access path gives (`Stream(direction)`).
+pub(super) fn stream_page(
+    table: &Arc<TableStore>,
+    plan: &Plan,
+    direction: Direction,
+    resume: Option<&CursorState>,
+    ctx: &ExecContext,
+) -> Result<Page, ExecError> {
+    let space = KeySpace::of(plan)?;
+    let minter = Minter::new(plan, ctx, space, table);
+    let first_page = resume.is_none();
+    let backward = resume.is_some_and(|r| r.backward);
+    if plan.limit == Some(0) {
+        return Ok(Page::empty(plan, StopReason::Limit));
+    }
+    let start = match resume {
+        None => Start::Beginning,
+        Some(state) => minter.start(state)?,
+    };
+    let anchor = match start {
+        Start::Finished => return Ok(Page::empty(plan, StopReason::Exhausted)),
+        Start::Beginning => None,
+        Start::After(position) => Some(position),
+    };
+    let offset = if first_page { plan.offset } else { 0 };
+    let traverse = if backward {
+        direction.reverse()
+    } else {
+        direction
+    };
+    let meter = Arc::new(Meter::new(plan.budget.max_examined));
+    let wanted = plan
+        .limit
+        .map_or(usize::MAX, |l| offset.saturating_add(l).saturating_add(1));
+    let builder = StreamBuilder {
+        table,
+        plan,
+        shards: plan.shards.resolve(table.shards().len()),
+        direction: traverse,
+        chunking: Chunking::new(wanted, ctx.options.chunk_len),
+        max_sort_buffer_keys: ctx.options.max_sort_buffer_keys,
+        meter: meter.clone(),
+    };
+    let mut root = builder.root(space)?;
+    if let Some(anchor) = &anchor {
+        root.seek(anchor, false)?;
+    }
+    let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
+    let mut run = take_rows(root.as_mut(), plan, offset, &mut budget, &meter)?;
+    check_advance(traverse, anchor.as_ref(), run.consumed())?;
+
+    let (next, prev) = adjacent_cursors(&minter, &run, backward, first_page)?;
+    if backward {
+        run.rows.reverse();
+    }
+    Ok(Page {
+        rows: run.rows,
+        next,
+        prev,
+        stop: run.stop,
+        stats: run.stats,
+        columns: plan.projection.clone(),
+    })
+}
+
+/// The `next` and `prev` cursors of a page that consumed `run`.
+fn adjacent_cursors(
+    minter: &Minter<'_>,
+    run: &Run,
+    backward: bool,
+    first_page: bool,
+) -> Result<(Option<Cursor>, Option<Cursor>), ExecError> {
+    let stopped_by_budget = run.stop.is_budget();
+    // Onward (in the traversal's direction): after the last row, or after
+    // the last key consumed when a budget cut the page (it may have consumed
+    // keys past the last row).
+    let onward = if stopped_by_budget {
+        run.consumed()
+    } else {
+        run.last.as_ref()
+    };
+    let onward = match (run.more(), onward) {
+        (true, Some(at)) => Some(minter.at_position(backward, at)?),
+        (true, None) => {
+            return Err(ExecError::internal(
+                "a page that may be followed by more rows consumed nothing",
+            ))
+        }
+        (false, _) => None,
+    };
+    // Back (against the traversal): before the first row taken, or, for an
+    // empty page a budget cut, before the position it reached. The first
+    // page of a forward traversal has nothing before it.
+    let back = run.first.as_ref().or(if stopped_by_budget {
+        run.consumed()
+    } else {
+        None
+    });
+    let back = match back {
+        Some(at) if backward || !first_page => Some(minter.at_position(!backward, at)?),
+        _ => None,
+    };
+    // A backward traversal's onward cursor is the query's `prev`.
+    Ok(if backward {
+        (back, onward)
+    } else {
+        (onward, back)
+    })
+}
+
+/// The skip, take and look-ahead phases over a stream already narrowed past
+/// the anchor.
+fn take_rows(
+    root: &mut dyn OrderedKeyStream,
+    plan: &Plan,
+    offset: usize,
+    budget: &mut PageBudget,
+    meter: &Meter,
+) -> Result<Run, ExecError> {
+    let limit = plan.limit;
+    let mut run = Run {
+        rows: Vec::with_capacity(limit.unwrap_or(0).min(1024)),
+        first: None,
+        last: None,
+        consumed: Consumed::Nothing,
+        stop: StopReason::Exhausted,
+        stats: PageStats::default(),
+    };
+    let mut skip = offset;
+    let mut stepped = false;
+    loop {
+        if stepped {
+            if skip > 0 {
+                // A cursor cannot carry the part of the offset still to be
+                // skipped, so only an interruption can end this phase.
+                if let Some(reason) = budget.interrupted() {
+                    return Err(ExecError::Interrupted {
+                        reason,
+                        phase: "skipping the OFFSET rows of the first page",
+                    });
+                }
+            } else if let Some(reason) = budget.exceeded(meter, run.stats.bytes_fetched) {
+                run.stop = reason;
+                break;
+            }
+        }
+        let Some(step) = root.next_key()? else {
+            run.stop = StopReason::Exhausted;
+            break;
+        };
+        stepped = true;
+        let item = match step {
+            Step::Passed(position) => {
+                run.consumed = Consumed::Position(position);
+                continue;
+            }
+            Step::Key(item) => item,
+        };
+        run.stats.rows_fetched += 1;
+        run.stats.bytes_fetched += item.row.encoded_len() as u64;
+        if !plan.accepts(item.row.values()) {
+            run.stats.rows_filtered += 1;
+            run.consumed = Consumed::Position(item.key);
+            continue;
+        }
+        if limit.is_some_and(|l| run.rows.len() >= l) {
+            // The look-ahead row: proof that more rows follow. Not consumed.
+            run.stop = StopReason::Limit;
+            break;
+        }
+        if skip > 0 {
+            skip -= 1;
+            run.consumed = Consumed::Position(item.key);
+            continue;
+        }
+        if run.first.is_none() {
+            run.first = Some(item.key.clone());
+        }
+        run.last = Some(item.key);
+        run.consumed = Consumed::LastRow;
+        run.rows.push(item.row);
+    }
+    run.stats.keys_examined = meter.examined();
+    run.stats.peak_buffered = meter.peak_buffered();
+    Ok(run)
+}
+
+/// Strict advancement: whatever a page consumed lies strictly past the
+/// anchor it started from.
+fn check_advance(
+    direction: Direction,
+    anchor: Option<&Bytes>,
+    consumed: Option<&Bytes>,
+) -> Result<(), ExecError> {
+    match (anchor, consumed) {
+        (Some(anchor), Some(consumed)) if !direction.precedes(&anchor[..], &consumed[..]) => {
+            Err(ExecError::internal(format!(
+                "a page resumed after {} consumed {}, which is not past it",
+                keyset_store::key::hex(anchor),
+                keyset_store::key::hex(consumed)
+            )))
+        }
+        _ => Ok(()),
+    }
+}

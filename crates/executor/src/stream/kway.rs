@@ -1,0 +1,176 @@
+//! The k-way merge core shared by `Union` and `ShardMerge`: a heap of child
+//! positions in the merge direction. Each step yields the first position;
+//! a key is yielded once and every child whose head equals it advances.
+//! A child's `Passed` position is kept as "somewhere after these bytes" and
+//! passed on when it is the first position of all.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use bytes::Bytes;
+use keyset_store::{Direction, RowRef};
+
+use super::{compare_positions, reaches, BoxStream, KeyItem, Step};
+use crate::error::ExecError;
+
+/// One child's head in the heap.
+struct Head {
+    position: Bytes,
+    /// From a `Passed` step: the child's next key is after `position`.
+    past: bool,
+    child: usize,
+    direction: Direction,
+}
+
+impl Head {
+    fn order(&self, other: &Head) -> Ordering {
+        compare_positions(
+            self.direction,
+            &self.position,
+            self.past,
+            &other.position,
+            other.past,
+        )
+        .then(self.child.cmp(&other.child))
+    }
+
+    /// Whether the child needs no seek to honour `seek(target, inclusive)`.
+    fn satisfies(&self, target: &[u8], inclusive: bool) -> bool {
+        if self.past {
+            // The child's next key is strictly after `position`.
+            reaches(self.direction, &self.position, target, true)
+        } else {
+            reaches(self.direction, &self.position, target, inclusive)
+        }
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.order(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    /// Reversed: `BinaryHeap` is a max-heap, the merge wants the first
+    /// position on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.order(self)
+    }
+}
+
+/// A k-way merge of children in one direction.
+pub(crate) struct KWayMerge {
+    children: Vec<BoxStream>,
+    /// The row of each child whose head in the heap is a key.
+    rows: Vec<Option<RowRef>>,
+    heap: BinaryHeap<Head>,
+    /// Children to pull before the next decision.
+    pending: Vec<usize>,
+    direction: Direction,
+}
+
+impl KWayMerge {
+    pub(crate) fn new(children: Vec<BoxStream>, direction: Direction) -> KWayMerge {
+        let n = children.len();
+        KWayMerge {
+            rows: vec![None; n],
+            heap: BinaryHeap::with_capacity(n),
+            pending: (0..n).collect(),
+            children,
+            direction,
+        }
+    }
+
+    pub(crate) fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    fn pull_pending(&mut self) -> Result<(), ExecError> {
+        while let Some(child) = self.pending.pop() {
+            let Some(stream) = self.children.get_mut(child) else {
+                continue;
+            };
+            match stream.next_key()? {
+                None => {}
+                Some(Step::Key(item)) => {
+                    self.rows[child] = Some(item.row);
+                    self.heap.push(Head {
+                        position: item.key,
+                        past: false,
+                        child,
+                        direction: self.direction,
+                    });
+                }
+                Some(Step::Passed(position)) => self.heap.push(Head {
+                    position,
+                    past: true,
+                    child,
+                    direction: self.direction,
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn next_key(&mut self) -> Result<Option<Step>, ExecError> {
+        self.pull_pending()?;
+        let Some(top) = self.heap.pop() else {
+            return Ok(None);
+        };
+        // Every other head at the same bytes advances with this one: for a
+        // key that is the union's dedupe step; for a `Passed` position
+        // (the heap puts a key before a `Passed` of the same bytes, so all
+        // of them are `Passed`) it keeps positions strictly increasing.
+        while let Some(same) = self.heap.peek() {
+            if same.position != top.position {
+                break;
+            }
+            if let Some(same) = self.heap.pop() {
+                self.rows[same.child] = None;
+                self.pending.push(same.child);
+            }
+        }
+        self.pending.push(top.child);
+        if top.past {
+            return Ok(Some(Step::Passed(top.position)));
+        }
+        let row = self.rows[top.child].take().ok_or_else(|| {
+            ExecError::internal("a merge head without its row (k-way merge bookkeeping)")
+        })?;
+        Ok(Some(Step::Key(KeyItem {
+            key: top.position,
+            row,
+        })))
+    }
+
+    pub(crate) fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
+        let heads = std::mem::take(&mut self.heap).into_vec();
+        for head in heads {
+            if head.satisfies(target, inclusive) {
+                self.heap.push(head);
+            } else {
+                self.rows[head.child] = None;
+                self.pending.push(head.child);
+            }
+        }
+        for &child in &self.pending {
+            if let Some(stream) = self.children.get_mut(child) {
+                stream.seek(target, inclusive)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! The chunked reader under every range leaf: one key range of one map (a
+//! shard's data map or one of its index maps), read in chunks that start
+//! small and grow, each starting strictly after the last key read. It yields
+//! keys and row `Arc`s as stored; it never decodes a row, never looks at the
+//! filter and never reads more than one chunk ahead of its consumer.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use keyset_store::{Direction, RowMap, RowRef};
+
+use super::budget::Meter;
+use super::{reaches, KeyItem, OrderedKeyStream, Step};
+use crate::error::ExecError;
+
+/// The chunk read right after a seek jumped over unread keys: a leapfrog
+/// seek usually needs one key there, and the chunk doubles if it needs more.
+const SEEK_CHUNK_LEN: usize = 2;
+/// The most chunk slots reserved up front (a huge `chunk_len` option grows
+/// the buffer only as keys actually arrive).
+const INITIAL_CAPACITY_CAP: usize = 1024;
+
+/// How a leaf sizes its chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    /// The first chunk (for a page: about `offset + limit + 1`).
+    pub first_len: usize,
+    /// The largest chunk; chunks double up to it.
+    pub max_len: usize,
+    /// Whether chunks are capped by the scan budget left (`Meter::grant`).
+    /// Off for leaves that must be read whole anyway (a sort buffer's).
+    pub budgeted: bool,
+}
+
+impl Chunking {
+    pub fn new(first_len: usize, max_len: usize) -> Chunking {
+        let max_len = max_len.max(1);
+        Chunking {
+            first_len: first_len.clamp(1, max_len),
+            max_len,
+            budgeted: true,
+        }
+    }
+
+    pub fn unbudgeted(self) -> Chunking {
+        Chunking {
+            budgeted: false,
+            ..self
+        }
+    }
+}
+
+/// A key range of one map, read in chunks.
+pub struct MapRangeStream {
+    map: Arc<RowMap>,
+    direction: Direction,
+    /// Where reading continues: the lower bound ascending, the upper
+    /// bound descending. Moves past every chunk read and every seek.
+    near: Bound<Bytes>,
+    /// The fixed end of the range.
+    far: Bound<Bytes>,
+    /// The bytes every key of the range starts with that are cut from the
+    /// keys yielded (empty: keys are yielded whole).
+    base: Bytes,
+    chunk: VecDeque<(Bytes, RowRef)>,
+    chunk_len: usize,
+    chunking: Chunking,
+    read_any: bool,
+    /// The last read returned fewer keys than asked: the range is done.
+    drained: bool,
+    meter: Arc<Meter>,
+}
+
+impl std::fmt::Debug for MapRangeStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapRangeStream")
+            .field("direction", &self.direction)
+            .field("buffered", &self.chunk.len())
+            .field("chunk_len", &self.chunk_len)
+            .field("drained", &self.drained)
+            .finish()
+    }
+}
+
+impl MapRangeStream {
+    /// Reads `map` between `lower` and `upper` in `direction`. Every key in
+    /// that range must start with `base`; the keys yielded are the rest of
+    /// each key after `base` (a zero-copy slice).
+    pub fn new(
+        map: Arc<RowMap>,
+        direction: Direction,
+        (lower, upper): (Bound<Bytes>, Bound<Bytes>),
+        base: Bytes,
+        chunking: Chunking,
+        meter: Arc<Meter>,
+    ) -> MapRangeStream {
+        let (near, far) = match direction {
+            Direction::Asc => (lower, upper),
+            Direction::Desc => (upper, lower),
+        };
+        MapRangeStream {
+            map,
+            direction,
+            near,
+            far,
+            base,
+            chunk: VecDeque::with_capacity(chunking.first_len.min(INITIAL_CAPACITY_CAP)),
+            chunk_len: chunking.first_len,
+            chunking,
+            read_any: false,
+            drained: false,
+            meter,
+        }
+    }
+
+    fn refill(&mut self) {
+        let want = if self.chunking.budgeted {
+            self.meter.grant(self.chunk_len)
+        } else {
+            self.chunk_len
+        };
+        let (lower, upper) = match self.direction {
+            Direction::Asc => (&self.near, &self.far),
+            Direction::Desc => (&self.far, &self.near),
+        };
+        let read = self.map.read_chunk(
+            as_slice_bound(lower),
+            as_slice_bound(upper),
+            self.direction,
+            want,
+            &mut self.chunk,
+        );
+        self.meter.count(read);
+        self.read_any = true;
+        if read < want {
+            self.drained = true;
+        }
+        if let Some((last, _)) = self.chunk.back() {
+            self.near = Bound::Excluded(last.clone());
+        }
+        self.chunk_len = self.chunk_len.saturating_mul(2).min(self.chunking.max_len);
+    }
+
+    /// The part of a stored key this stream yields.
+    fn yielded(&self, raw: Bytes) -> Result<Bytes, ExecError> {
+        let offset = self.base.len();
+        if offset == 0 {
+            return Ok(raw);
+        }
+        debug_assert!(raw.starts_with(&self.base), "a key outside its range base");
+        if raw.len() < offset {
+            return Err(ExecError::internal(format!(
+                "a key of {} bytes in a range whose keys start with {offset} fixed bytes",
+                raw.len()
+            )));
+        }
+        Ok(raw.slice(offset..))
+    }
+}
+
+impl OrderedKeyStream for MapRangeStream {
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    fn next_key(&mut self) -> Result<Option<Step>, ExecError> {
+        if self.chunk.is_empty() {
+            if self.drained {
+                return Ok(None);
+            }
+            self.refill();
+        }
+        let Some((raw, row)) = self.chunk.pop_front() else {
+            return Ok(None);
+        };
+        let key = self.yielded(raw)?;
+        Ok(Some(Step::Key(KeyItem { key, row })))
+    }
+
+    fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
+        let offset = self.base.len();
+        while let Some((raw, _)) = self.chunk.front() {
+            let key = raw.get(offset..).unwrap_or_default();
+            if reaches(self.direction, key, target, inclusive) {
+                return Ok(());
+            }
+            self.chunk.pop_front();
+        }
+        if self.drained {
+            return Ok(());
+        }
+        let raw_target = if offset == 0 {
+            target.clone()
+        } else {
+            let mut raw = Vec::with_capacity(offset + target.len());
+            raw.extend_from_slice(&self.base);
+            raw.extend_from_slice(target);
+            Bytes::from(raw)
+        };
+        let bound = if inclusive {
+            Bound::Included(raw_target)
+        } else {
+            Bound::Excluded(raw_target)
+        };
+        if tighten(&mut self.near, bound, self.direction) && self.read_any {
+            self.chunk_len = SEEK_CHUNK_LEN.min(self.chunking.max_len);
+        }
+        Ok(())
+    }
+}
+
+fn as_slice_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(b) => Bound::Included(&b[..]),
+        Bound::Excluded(b) => Bound::Excluded(&b[..]),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Replaces the near bound `near` by `candidate` when `candidate` lies
+/// further along `direction`; returns whether it did. A seek never widens a
+/// range, so a continuation can never escape its original bounds.
+fn tighten(near: &mut Bound<Bytes>, candidate: Bound<Bytes>, direction: Direction) -> bool {
+    let further = match (&*near, &candidate) {
+        (_, Bound::Unbounded) => false,
+        (Bound::Unbounded, _) => true,
+        (
+            Bound::Included(current) | Bound::Excluded(current),
+            Bound::Included(new) | Bound::Excluded(new),
+        ) => match direction.order(&current[..], &new[..]) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => {
+                matches!(candidate, Bound::Excluded(_)) && matches!(near, Bound::Included(_))
+            }
+        },
+    };
+    if further {
+        *near = candidate;
+    }
+    further
+}
+
+#[cfg(test)]
+mod tests {
+    use keyset_store::{Row, Value};
+
+    use super::*;
+    use crate::stream::testing::{decode, key};
+
+    fn map(keys: impl IntoIterator<Item = u32>) -> Arc<RowMap> {
+        let map = RowMap::new();
+        for k in keys {
+            map.insert(key(k), Arc::new(Row::new(vec![Value::Int(i64::from(k))])));
+        }
+        Arc::new(map)
+    }
+
+    fn drain(stream: &mut MapRangeStream) -> Vec<u32> {
+        let mut out = Vec::new();
+        while let Some(Step::Key(item)) = stream.next_key().unwrap() {
+            out.push(decode(&item.key));
+        }
+        out
+    }
+
+    fn stream(
+        direction: Direction,
+        lower: Bound<u32>,
+        upper: Bound<u32>,
+        meter: Arc<Meter>,
+    ) -> MapRangeStream {
+        let bound = |b: Bound<u32>| b.map(key);
+        MapRangeStream::new(
+            map(0..100),
+            direction,
+            (bound(lower), bound(upper)),
+            Bytes::new(),
+            Chunking::new(3, 16),
+            meter,
+        )
+    }
+
+    #[test]
+    fn reads_the_range_both_ways_in_growing_chunks() {
+        let meter = Arc::new(Meter::new(None));
+        let mut asc = stream(
+            Direction::Asc,
+            Bound::Included(10),
+            Bound::Excluded(50),
+            meter.clone(),
+        );
+        assert_eq!(drain(&mut asc), (10..50).collect::<Vec<_>>());
+        // 3 + 6 + 12 + 16 + 16 = 53 >= 40: the last chunk came back short.
+        assert_eq!(meter.examined(), 40);
+        let mut desc = stream(
+            Direction::Desc,
+            Bound::Excluded(10),
+            Bound::Included(50),
+            Arc::new(Meter::new(None)),
+        );
+        assert_eq!(drain(&mut desc), (11..=50).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn seek_skips_inside_the_chunk_and_jumps_past_it_without_reading_between() {
+        let meter = Arc::new(Meter::new(None));
+        let mut s = stream(
+            Direction::Asc,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            meter.clone(),
+        );
+        let Some(Step::Key(first)) = s.next_key().unwrap() else {
+            panic!("a key")
+        };
+        assert_eq!(decode(&first.key), 0);
+        s.seek(&key(2), false).unwrap();
+        let Some(Step::Key(k)) = s.next_key().unwrap() else {
+            panic!("a key")
+        };
+        assert_eq!(decode(&k.key), 3);
+        s.seek(&key(80), true).unwrap();
+        let Some(Step::Key(k)) = s.next_key().unwrap() else {
+            panic!("a key")
+        };
+        assert_eq!(decode(&k.key), 80);
+        // 3 keys of the first chunk, then a small chunk at 80.
+        assert!(meter.examined() <= 3 + 6 + SEEK_CHUNK_LEN as u64);
+        // A seek backwards changes nothing.
+        s.seek(&key(10), true).unwrap();
+        let Some(Step::Key(k)) = s.next_key().unwrap() else {
+            panic!("a key")
+        };
+        assert_eq!(decode(&k.key), 81);
+    }
+
+    #[test]
+    fn a_seek_never_widens_the_range() {
+        let mut s = stream(
+            Direction::Desc,
+            Bound::Included(20),
+            Bound::Included(30),
+            Arc::new(Meter::new(None)),
+        );
+        s.seek(&key(90), true).unwrap();
+        assert_eq!(drain(&mut s), (20..=30).rev().collect::<Vec<_>>());
+        let mut s = stream(
+            Direction::Asc,
+            Bound::Included(20),
+            Bound::Included(30),
+            Arc::new(Meter::new(None)),
+        );
+        s.seek(&key(30), false).unwrap();
+        assert!(drain(&mut s).is_empty());
+    }
+
+    #[test]
+    fn budgeted_chunks_stop_at_the_budget() {
+        let meter = Arc::new(Meter::new(Some(2)));
+        let mut s = stream(
+            Direction::Asc,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            meter.clone(),
+        );
+        s.next_key().unwrap();
+        assert_eq!(meter.examined(), 2);
+    }
+}

@@ -1,0 +1,485 @@
+//! `Db`: the handle applications hold. It owns the store (in memory or over
+//! a data directory), the cursor identity, and routes each statement to the
+//! store (writes, schema) or the planner and executor (queries).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use keyset_executor::{execute_page, Cursor, CursorKeys, ExecContext, MacKey};
+use keyset_plan::{Plan, Query, Statement};
+use keyset_store::durable::{self, DurableStore, RecoveryReport};
+use keyset_store::{Batch, IndexSpec, Store, StoreError, TableDef, TableSpec};
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::page::Page;
+use crate::row::Row;
+use crate::stream::RowStream;
+use crate::write;
+
+/// What `execute` did.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// A schema change, described (e.g. "created table users").
+    Schema(String),
+    /// Rows inserted, updated or deleted.
+    Changed(u64),
+    /// The first page of a SELECT.
+    Page(Page),
+    /// The plan of an EXPLAIN.
+    Explain(String),
+}
+
+/// An open keyset database. Cheap to clone; every clone is the same
+/// database. `Send + Sync`: share it between threads freely.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    durable: Mutex<Option<DurableStore>>,
+    report: Option<RecoveryReport>,
+    ctx: ExecContext,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("durable", &self.inner.report.is_some())
+            .field("tables", &self.table_names())
+            .finish()
+    }
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|e| {
+        Error::Store(StoreError::io(
+            "<system random source>",
+            std::io::Error::other(e.to_string()),
+        ))
+    })?;
+    Ok(out)
+}
+
+fn context(database: [u8; 8], key: [u8; 32], options: &Options) -> ExecContext {
+    let mut ctx = ExecContext::new(
+        database,
+        CursorKeys {
+            current: MacKey(key),
+            accepted: options.accepted_mac_keys.iter().map(|k| MacKey(*k)).collect(),
+        },
+    );
+    ctx.options = options.exec.clone();
+    ctx
+}
+
+impl Db {
+    /// A database in memory only, with no files.
+    ///
+    /// ```
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY)")?;
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn memory() -> Result<Db> {
+        Db::memory_with(Options::default())
+    }
+
+    /// A database in memory with options (cursor keys, executor tuning).
+    pub fn memory_with(options: Options) -> Result<Db> {
+        let key = match options.mac_key {
+            Some(k) => k,
+            None => random_bytes()?,
+        };
+        let ctx = context(random_bytes()?, key, &options);
+        Ok(Db {
+            inner: Arc::new(Inner {
+                store: Arc::new(Store::new()),
+                durable: Mutex::new(None),
+                report: None,
+                ctx,
+            }),
+        })
+    }
+
+    /// Opens (creating it if missing) a database in a data directory, with
+    /// the default options: every commit is fsynced before it returns.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = keyset::Db::open(dir.path())?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")?;
+    /// db.execute("INSERT INTO t VALUES (1, 'kept')")?;
+    /// db.close()?;
+    /// let again = keyset::Db::open(dir.path())?;
+    /// assert_eq!(again.query("SELECT v FROM t", None)?.rows()[0].get::<String>("v")?, "kept");
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path, Options::default())
+    }
+
+    /// Opens a data directory with options. A directory another opener
+    /// holds is `Error::Locked`; a damaged one is `Error::Corrupted` unless
+    /// `options.repair` is set.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let mut store_options = durable::Options {
+            sync: options.sync,
+            repair: options.repair,
+            mac_key: options.mac_key,
+            ..durable::Options::default()
+        };
+        if let Some(bytes) = options.checkpoint_wal_bytes {
+            store_options.checkpoint_wal_bytes = bytes;
+        }
+        let (durable, report) = DurableStore::open(path.as_ref(), store_options)?;
+        let ctx = context(durable.database_id(), durable.mac_key(), &options);
+        Ok(Db {
+            inner: Arc::new(Inner {
+                store: durable.store().clone(),
+                durable: Mutex::new(Some(durable)),
+                report: Some(report),
+                ctx,
+            }),
+        })
+    }
+
+    /// What recovery found when the directory was opened (`None` in memory).
+    pub fn recovery_report(&self) -> Option<&RecoveryReport> {
+        self.inner.report.as_ref()
+    }
+
+    /// The store underneath (for tools and benchmarks).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// The executor context (database id, cursor keys, options).
+    pub fn exec_context(&self) -> &ExecContext {
+        &self.inner.ctx
+    }
+
+    /// Writes a snapshot now and cuts the WAL (no-op in memory).
+    pub fn checkpoint(&self) -> Result<()> {
+        let guard = self.inner.durable.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(durable) = guard.as_ref() {
+            durable.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and syncs the log and releases the directory. Other clones
+    /// of this handle can still read; their writes fail afterwards.
+    pub fn close(self) -> Result<()> {
+        let durable = self
+            .inner
+            .durable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match durable {
+            Some(d) => Ok(d.close()?),
+            None => Ok(()),
+        }
+    }
+
+    /// The names of the tables, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        self.inner
+            .store
+            .read()
+            .catalog()
+            .tables()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// A table's definition.
+    pub fn table(&self, name: &str) -> Option<Arc<TableDef>> {
+        self.inner.store.read().catalog().table(name).cloned()
+    }
+
+    /// Runs one SQL statement of any kind.
+    ///
+    /// ```
+    /// use keyset::Outcome;
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")?;
+    /// let Outcome::Changed(n) = db.execute("INSERT INTO t VALUES (1, 10), (2, 20)")? else { panic!() };
+    /// assert_eq!(n, 2);
+    /// let Outcome::Changed(n) = db.execute("UPDATE t SET v = 0 WHERE v > 15")? else { panic!() };
+    /// assert_eq!(n, 1);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn execute(&self, sql: &str) -> Result<Outcome> {
+        self.run(keyset_sql::parse_one(sql)?)
+    }
+
+    /// Runs a statement already parsed or built.
+    pub fn run(&self, statement: Statement) -> Result<Outcome> {
+        let store = &self.inner.store;
+        match statement {
+            Statement::CreateTable(spec) => {
+                let def = store.create_table(&spec)?;
+                Ok(Outcome::Schema(format!("created table {}", def.name)))
+            }
+            Statement::CreateIndex(spec) => {
+                let index = store.create_index(&spec)?;
+                Ok(Outcome::Schema(format!(
+                    "created index {} on {}",
+                    index.name, spec.table
+                )))
+            }
+            Statement::DropTable { table, if_exists } => {
+                match store.drop_table(&table) {
+                    Err(StoreError::UnknownTable { .. }) if if_exists => {}
+                    other => other?,
+                }
+                Ok(Outcome::Schema(format!("dropped table {table}")))
+            }
+            Statement::DropIndex {
+                index,
+                table,
+                if_exists,
+            } => self.drop_index(&index, table.as_deref(), if_exists),
+            Statement::Insert {
+                table,
+                columns,
+                rows,
+            } => {
+                let mut batch = Batch::new();
+                write::insert(&mut batch, &table, columns.as_deref(), rows)?;
+                let info = store.commit(&batch)?;
+                Ok(Outcome::Changed(info.puts as u64))
+            }
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => write::update(self, &table, &assignments, filter).map(Outcome::Changed),
+            Statement::Delete { table, filter } => {
+                write::delete(self, &table, filter).map(Outcome::Changed)
+            }
+            Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
+            Statement::Explain(query) => Ok(Outcome::Explain(keyset_plan::explain(
+                &self.plan(&query)?,
+            ))),
+        }
+    }
+
+    fn drop_index(&self, index: &str, table: Option<&str>, if_exists: bool) -> Result<Outcome> {
+        let store = &self.inner.store;
+        let owners: Vec<String> = match table {
+            Some(t) => vec![t.to_owned()],
+            None => store
+                .read()
+                .catalog()
+                .tables()
+                .filter(|t| t.index_by_name(index).is_some())
+                .map(|t| t.name.clone())
+                .collect(),
+        };
+        match owners.as_slice() {
+            [] if if_exists => Ok(Outcome::Schema(format!("no index {index}"))),
+            [] => Err(Error::Store(StoreError::UnknownIndex {
+                table: "<any table>".into(),
+                index: index.to_owned(),
+            })),
+            [owner] => {
+                store.drop_index(owner, index)?;
+                Ok(Outcome::Schema(format!("dropped index {index} on {owner}")))
+            }
+            many => Err(Error::WrongStatement(format!(
+                "index `{index}` exists on several tables ({}); say which with DROP INDEX {index} ON <table>",
+                many.join(", ")
+            ))),
+        }
+    }
+
+    /// Plans a query against the current schema.
+    pub fn plan(&self, query: &Query) -> Result<Plan> {
+        Ok(keyset_plan::plan(query, self.inner.store.read().catalog())?)
+    }
+
+    /// Runs a SELECT and returns one page: the first when `cursor` is
+    /// `None`, otherwise the page the cursor (from a page of the same query)
+    /// points to. `LIMIT` is the page size.
+    ///
+    /// ```
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY)")?;
+    /// db.execute("INSERT INTO t VALUES (1), (2), (3)")?;
+    /// let sql = "SELECT id FROM t ORDER BY id LIMIT 2";
+    /// let first = db.query(sql, None)?;
+    /// assert_eq!(first.len(), 2);
+    /// let second = db.query(sql, first.next_cursor())?;
+    /// assert_eq!(second.rows()[0].get::<i64>("id")?, 3);
+    /// assert!(second.next_cursor().is_none());
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn query(&self, sql: &str, cursor: Option<&Cursor>) -> Result<Page> {
+        match keyset_sql::parse_one(sql)? {
+            Statement::Select(query) => self.query_with(&query, cursor),
+            _ => Err(Error::WrongStatement(
+                "query() takes a SELECT; use execute() for other statements".into(),
+            )),
+        }
+    }
+
+    /// Runs a query built with the typed builder ([`Query`]) and returns one page.
+    ///
+    /// ```
+    /// use keyset::{col, Query, SortDirection};
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")?;
+    /// db.execute("INSERT INTO t VALUES (1, 5), (2, 6), (3, 7)")?;
+    /// let q = Query::table("t").filter(col("v").ge(6)).order_by("id", SortDirection::Desc).limit(10);
+    /// let page = db.query_with(&q, None)?;
+    /// let ids: Vec<i64> = page.rows().iter().map(|r| r.get("id")).collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, vec![3, 2]);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn query_with(&self, query: &Query, cursor: Option<&Cursor>) -> Result<Page> {
+        let plan = self.plan(query)?;
+        self.page(&plan, cursor)
+    }
+
+    /// Runs one page of an existing plan.
+    pub fn page(&self, plan: &Plan, cursor: Option<&Cursor>) -> Result<Page> {
+        self.page_in(plan, cursor, &self.inner.ctx)
+    }
+
+    /// Runs one page of an existing plan with a different executor
+    /// context (for example one carrying a cancellation token).
+    pub fn page_in(&self, plan: &Plan, cursor: Option<&Cursor>, ctx: &ExecContext) -> Result<Page> {
+        let view = self.inner.store.read();
+        let page = execute_page(&view, plan, cursor, ctx)?;
+        let columns: Arc<[String]> = plan
+            .projection
+            .iter()
+            .map(|&c| plan.table.columns[c].name.clone())
+            .collect();
+        let rows = page
+            .rows
+            .iter()
+            .map(|r| Row::new(columns.clone(), page.project(r)))
+            .collect();
+        Ok(Page {
+            columns,
+            rows,
+            next: page.next,
+            prev: page.prev,
+            stop: page.stop,
+            stats: page.stats,
+        })
+    }
+
+    /// Every row of a SELECT as an iterator, fetched page by page so memory
+    /// stays bounded by the page size (the query's LIMIT, default 256).
+    ///
+    /// ```
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY)")?;
+    /// db.execute("INSERT INTO t VALUES (1), (2), (3)")?;
+    /// let ids: Vec<i64> = db
+    ///     .stream("SELECT id FROM t ORDER BY id DESC LIMIT 2")?
+    ///     .map(|row| row?.get::<i64>("id"))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, vec![3, 2, 1]);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn stream(&self, sql: &str) -> Result<RowStream> {
+        match keyset_sql::parse_one(sql)? {
+            Statement::Select(query) => self.stream_query(query),
+            _ => Err(Error::WrongStatement("stream() takes a SELECT".into())),
+        }
+    }
+
+    /// Every row of a built query, page by page.
+    pub fn stream_query(&self, mut query: Query) -> Result<RowStream> {
+        if query.limit.is_none() {
+            query.limit = Some(crate::stream::DEFAULT_STREAM_PAGE);
+        }
+        let plan = self.plan(&query)?;
+        Ok(RowStream::new(self.clone(), plan))
+    }
+
+    /// The plan of a SELECT (or `EXPLAIN SELECT`) as text.
+    pub fn explain(&self, sql: &str) -> Result<String> {
+        match keyset_sql::parse_one(sql)? {
+            Statement::Select(query) | Statement::Explain(query) => {
+                Ok(keyset_plan::explain(&self.plan(&query)?))
+            }
+            _ => Err(Error::WrongStatement("explain() takes a SELECT".into())),
+        }
+    }
+
+    /// Starts a batch of writes, committed together or not at all.
+    ///
+    /// ```
+    /// use keyset::Value;
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT)")?;
+    /// db.batch()
+    ///     .put("t", vec![Value::Int(1), Value::from("a")])
+    ///     .put("t", vec![Value::Int(2), Value::from("b")])
+    ///     .delete("t", vec![Value::Int(1)])
+    ///     .commit()?;
+    /// assert_eq!(db.query("SELECT * FROM t", None)?.len(), 1);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn batch(&self) -> WriteBatch<'_> {
+        WriteBatch {
+            db: self,
+            batch: Batch::new(),
+        }
+    }
+
+    /// Creates a table from a spec (the builder form of CREATE TABLE).
+    pub fn create_table(&self, spec: &TableSpec) -> Result<Arc<TableDef>> {
+        Ok(self.inner.store.create_table(spec)?)
+    }
+
+    /// Creates an index from a spec (the builder form of CREATE INDEX).
+    pub fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.inner.store.create_index(spec)?;
+        Ok(())
+    }
+}
+
+/// A batch of puts and deletes over any tables; see [`Db::batch`].
+#[derive(Debug)]
+pub struct WriteBatch<'db> {
+    db: &'db Db,
+    batch: Batch,
+}
+
+impl WriteBatch<'_> {
+    /// Inserts or replaces a row given as one value per column.
+    pub fn put(mut self, table: &str, row: Vec<keyset_store::Value>) -> Self {
+        self.batch.put(table, row);
+        self
+    }
+
+    /// Inserts or replaces a row given by column name; others are NULL.
+    pub fn put_named(mut self, table: &str, row: Vec<(&str, keyset_store::Value)>) -> Self {
+        self.batch
+            .put_named(table, row.into_iter().map(|(c, v)| (c.to_owned(), v)).collect());
+        self
+    }
+
+    /// Deletes the row with this primary key, if any.
+    pub fn delete(mut self, table: &str, key: Vec<keyset_store::Value>) -> Self {
+        self.batch.delete(table, key);
+        self
+    }
+
+    /// Validates the whole batch and applies it, or nothing of it.
+    pub fn commit(self) -> Result<keyset_store::CommitInfo> {
+        Ok(self.db.inner.store.commit(&self.batch)?)
+    }
+}

@@ -1,0 +1,95 @@
+//! keyset's one public error type. Each variant says what went wrong in
+//! words a caller can act on; the lower layers' errors are kept as sources.
+
+use std::path::PathBuf;
+
+pub use keyset_executor::cursor::CursorError;
+pub use keyset_executor::ExecError;
+pub use keyset_plan::PlanError;
+pub use keyset_sql::SqlError;
+pub use keyset_store::StoreError;
+
+/// Everything that can go wrong in keyset.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SQL text could not be parsed or uses something outside the subset.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    /// The query does not fit the schema (unknown table or column, literal type).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A write or schema change was refused, or storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The data directory is held by another opener.
+    #[error("the data directory {} is in use by another opener", dir.display())]
+    Locked { dir: PathBuf },
+    /// A file of the data directory is damaged.
+    #[error("{} is corrupted at byte offset {offset}: {reason}", file.display())]
+    Corrupted {
+        file: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    /// A cursor was forged, damaged, stale, or belongs to another query.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(CursorError),
+    /// Execution failed.
+    #[error(transparent)]
+    Exec(ExecError),
+    /// A row has no column of that name.
+    #[error("no column `{column}` in this row (columns: {})", available.join(", "))]
+    NoSuchColumn {
+        column: String,
+        available: Vec<String>,
+    },
+    /// A column's value is not of the requested Rust type.
+    #[error("column `{column}` holds {found}, not {expected}")]
+    ColumnType {
+        column: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// A row could not be deserialized into the requested type.
+    #[error("cannot deserialize row: {0}")]
+    Deserialize(String),
+    /// The statement is not the kind this call takes (e.g. an INSERT given to `query`).
+    #[error("{0}")]
+    WrongStatement(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Locked { dir } => Error::Locked { dir },
+            StoreError::Corrupted {
+                file,
+                offset,
+                reason,
+            } => Error::Corrupted {
+                file,
+                offset,
+                reason,
+            },
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl From<CursorError> for Error {
+    fn from(e: CursorError) -> Self {
+        Error::InvalidCursor(e)
+    }
+}
+
+impl From<ExecError> for Error {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::InvalidCursor(c) => Error::InvalidCursor(c),
+            other => Error::Exec(other),
+        }
+    }
+}
+
+/// keyset's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,115 @@
+//! INSERT, UPDATE and DELETE on top of batches. UPDATE and DELETE read the
+//! matching rows with the ordinary planner and executor (page by page),
+//! then commit one batch: all of the statement or none of it. They are not
+//! isolated from concurrent writers between the read and the commit.
+
+use keyset_plan::{Expr, PlanError, Query};
+use keyset_store::{Batch, Value};
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+
+/// Rows read per page while collecting the targets of UPDATE or DELETE.
+const TARGET_PAGE: usize = 1024;
+
+pub(crate) fn insert(
+    batch: &mut Batch,
+    table: &str,
+    columns: Option<&[String]>,
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    for (n, row) in rows.into_iter().enumerate() {
+        match columns {
+            None => {
+                batch.put(table, row);
+            }
+            Some(columns) if columns.len() == row.len() => {
+                batch.put_named(table, columns.iter().cloned().zip(row).collect());
+            }
+            Some(columns) => {
+                return Err(Error::WrongStatement(format!(
+                    "INSERT names {} columns but row {} has {} values",
+                    columns.len(),
+                    n + 1,
+                    row.len()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every full row the filter accepts (values in column order).
+fn targets(db: &Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>> {
+    let mut query = Query::table(table).limit(TARGET_PAGE);
+    query.filter = filter;
+    let plan = db.plan(&query)?;
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db.page(&plan, cursor.as_ref())?;
+        out.extend(page.rows.into_iter().map(|r| r.into_values()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+pub(crate) fn update(
+    db: &Db,
+    table: &str,
+    assignments: &[(String, Value)],
+    filter: Option<Expr>,
+) -> Result<u64> {
+    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
+        table: table.to_owned(),
+    })?;
+    let mut positions = Vec::with_capacity(assignments.len());
+    for (column, value) in assignments {
+        let at = def
+            .column_index(column)
+            .ok_or_else(|| PlanError::UnknownColumn {
+                table: def.name.clone(),
+                column: column.clone(),
+            })?;
+        positions.push((at, value.clone()));
+    }
+    let rows = targets(db, table, filter)?;
+    let mut batch = Batch::new();
+    for old in &rows {
+        let mut new = old.clone();
+        for (at, value) in &positions {
+            new[*at] = value.clone();
+        }
+        let key_of = |row: &[Value]| -> Vec<Value> {
+            def.primary_key.iter().map(|&c| row[c].clone()).collect()
+        };
+        let (old_key, new_key) = (key_of(old), key_of(&new));
+        if old_key != new_key {
+            batch.delete(table, old_key);
+        }
+        batch.put(table, new);
+    }
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    db.store().commit(&batch).map_err(Error::from)?;
+    Ok(rows.len() as u64)
+}
+
+pub(crate) fn delete(db: &Db, table: &str, filter: Option<Expr>) -> Result<u64> {
+    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
+        table: table.to_owned(),
+    })?;
+    let rows = targets(db, table, filter)?;
+    let mut batch = Batch::new();
+    for row in &rows {
+        batch.delete(table, def.primary_key.iter().map(|&c| row[c].clone()).collect());
+    }
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let info = db.store().commit(&batch)?;
+    Ok(info.deletes as u64)
+}
