@@ -70,7 +70,11 @@ fn context(database: [u8; 8], key: [u8; 32], options: &Options) -> ExecContext {
         database,
         CursorKeys {
             current: MacKey(key),
-            accepted: options.accepted_mac_keys.iter().map(|k| MacKey(*k)).collect(),
+            accepted: options
+                .accepted_mac_keys
+                .iter()
+                .map(|k| MacKey(*k))
+                .collect(),
         },
     );
     ctx.options = options.exec.clone();
@@ -265,9 +269,9 @@ impl Db {
                 write::delete(self, &table, filter).map(Outcome::Changed)
             }
             Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
-            Statement::Explain(query) => Ok(Outcome::Explain(keyset_plan::explain(
-                &self.plan(&query)?,
-            ))),
+            Statement::Explain(query) => {
+                Ok(Outcome::Explain(keyset_plan::explain(&self.plan(&query)?)))
+            }
         }
     }
 
@@ -465,10 +469,20 @@ impl WriteBatch<'_> {
         self
     }
 
+    /// Inserts a row that must not exist yet (like SQL `INSERT`): the commit
+    /// fails with a duplicate-key error if its primary key is taken.
+    pub fn insert(mut self, table: &str, row: Vec<keyset_store::Value>) -> Self {
+        self.batch
+            .insert(table, keyset_store::RowInput::Positional(row));
+        self
+    }
+
     /// Inserts or replaces a row given by column name; others are NULL.
     pub fn put_named(mut self, table: &str, row: Vec<(&str, keyset_store::Value)>) -> Self {
-        self.batch
-            .put_named(table, row.into_iter().map(|(c, v)| (c.to_owned(), v)).collect());
+        self.batch.put_named(
+            table,
+            row.into_iter().map(|(c, v)| (c.to_owned(), v)).collect(),
+        );
         self
     }
 

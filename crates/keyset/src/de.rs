@@ -85,9 +85,19 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
     }
 
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            // A BYTES column reads as a sequence of u8 (e.g. into `Vec<u8>`).
+            Value::Bytes(b) => {
+                visitor.visit_seq(de::value::SeqDeserializer::new(b.iter().copied()))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string
-        bytes unit unit_struct newtype_struct seq tuple
+        bytes unit unit_struct newtype_struct tuple
         tuple_struct map struct enum identifier ignored_any
     }
 }

@@ -4,7 +4,7 @@
 //! isolated from concurrent writers between the read and the commit.
 
 use keyset_plan::{Expr, PlanError, Query};
-use keyset_store::{Batch, Value};
+use keyset_store::{Batch, RowInput, Value};
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -21,10 +21,13 @@ pub(crate) fn insert(
     for (n, row) in rows.into_iter().enumerate() {
         match columns {
             None => {
-                batch.put(table, row);
+                batch.insert(table, RowInput::Positional(row));
             }
             Some(columns) if columns.len() == row.len() => {
-                batch.put_named(table, columns.iter().cloned().zip(row).collect());
+                batch.insert(
+                    table,
+                    RowInput::Named(columns.iter().cloned().zip(row).collect()),
+                );
             }
             Some(columns) => {
                 return Err(Error::WrongStatement(format!(
@@ -86,10 +89,14 @@ pub(crate) fn update(
             def.primary_key.iter().map(|&c| row[c].clone()).collect()
         };
         let (old_key, new_key) = (key_of(old), key_of(&new));
-        if old_key != new_key {
+        if old_key == new_key {
+            batch.put(table, new);
+        } else {
+            // A new key must be free: SQL refuses an UPDATE that would
+            // overwrite another row or give two rows one key.
             batch.delete(table, old_key);
+            batch.insert(table, RowInput::Positional(new));
         }
-        batch.put(table, new);
     }
     if batch.is_empty() {
         return Ok(0);
@@ -105,7 +112,10 @@ pub(crate) fn delete(db: &Db, table: &str, filter: Option<Expr>) -> Result<u64> 
     let rows = targets(db, table, filter)?;
     let mut batch = Batch::new();
     for row in &rows {
-        batch.delete(table, def.primary_key.iter().map(|&c| row[c].clone()).collect());
+        batch.delete(
+            table,
+            def.primary_key.iter().map(|&c| row[c].clone()).collect(),
+        );
     }
     if batch.is_empty() {
         return Ok(0);

@@ -64,7 +64,7 @@ fn rows_deserialize_into_structs_with_option_fields() {
 /// `visit_bytes` (crates/keyset/src/de.rs has no `deserialize_seq` for
 /// `Value::Bytes`).
 #[test]
-#[ignore = "bug: a BYTES column does not deserialize into Vec<u8> (\"invalid type: byte array, expected a sequence\")"]
+
 fn a_bytes_column_deserializes_into_vec_u8() {
     #[derive(Debug, PartialEq, Deserialize)]
     struct Tagged {

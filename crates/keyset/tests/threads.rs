@@ -162,12 +162,14 @@ fn inserts_between_pages_on_another_thread_are_met_ahead_of_the_anchor() {
     let writer = {
         let db = db.clone();
         thread::spawn(move || {
-            // Each turn: an odd id just behind the anchor and one well ahead.
+            // Each turn: an odd id just behind the anchor and one well ahead
+            // (each id once: INSERT refuses a key that exists).
+            let mut written = std::collections::HashSet::new();
             while let Ok(anchor) = turn_rx.recv() {
                 let ids = [anchor - 1, anchor + 21];
                 let ids: Vec<i64> = ids
                     .into_iter()
-                    .filter(|id| id % 2 != 0 && *id > 0)
+                    .filter(|id| id % 2 != 0 && *id > 0 && written.insert(*id))
                     .collect();
                 let rows: Vec<String> = ids.iter().map(|id| format!("({id}, 1)")).collect();
                 if !rows.is_empty() {

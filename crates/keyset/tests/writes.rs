@@ -99,30 +99,28 @@ fn refused_and_unchanged(db: &Db, sql: &str) {
 }
 
 /// `UPDATE t SET id = 1 WHERE id = 2` while row 1 exists: SQL refuses it
-/// (SQLite: "UNIQUE constraint failed: t.id"). The facade deletes key 2
-/// and puts the row at key 1, replacing row 1: row 1's values are lost and
-/// the statement reports success (crates/keyset/src/write.rs, `update`).
+/// (SQLite: "UNIQUE constraint failed: t.id"); so does keyset, with
+/// `StoreError::DuplicateKey`, leaving both rows as they were.
 #[test]
-#[ignore = "bug: UPDATE of a primary key onto an existing row silently overwrites that row"]
+
 fn update_onto_an_existing_key_is_refused() {
     let db = db();
     refused_and_unchanged(&db, "UPDATE t SET id = 1 WHERE id = 2");
 }
 
-/// `UPDATE t SET id = 9 WHERE grp = 'a'` gives two rows the key 9: the
-/// facade reports `Changed(2)` and keeps one row; the other is gone.
+/// `UPDATE t SET id = 9 WHERE grp = 'a'` would give two rows the key 9:
+/// refused whole, nothing changed.
 #[test]
-#[ignore = "bug: UPDATE giving several rows one primary key keeps one of them and drops the rest"]
+
 fn update_of_several_rows_onto_one_key_is_refused() {
     let db = db();
     refused_and_unchanged(&db, "UPDATE t SET id = 9 WHERE grp = 'a'");
 }
 
-/// `INSERT` of a key that exists replaces the row (a batch `put`), where
-/// SQL's INSERT is refused; two rows with one key in one INSERT keep the
-/// last and report one row. docs/sql.md does not say INSERT is an upsert.
+/// `INSERT` of a key that exists is refused, as is one INSERT giving two
+/// rows one key (a batch `put`, not INSERT, is the upsert).
 #[test]
-#[ignore = "bug (or undocumented upsert): INSERT of an existing primary key replaces the row"]
+
 fn insert_of_an_existing_key_is_refused() {
     let db = db();
     refused_and_unchanged(&db, "INSERT INTO t VALUES (1, 'z', 0)");

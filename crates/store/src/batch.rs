@@ -31,8 +31,20 @@ pub enum RowInput {
 /// One operation of a batch, as the caller wrote it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BatchOp {
-    Put { table: String, row: RowInput },
-    Delete { table: String, key: Vec<Value> },
+    Put {
+        table: String,
+        row: RowInput,
+    },
+    /// Like `Put`, but refused (`StoreError::DuplicateKey`) when a row with
+    /// the same primary key exists at that point of the batch: SQL INSERT.
+    Insert {
+        table: String,
+        row: RowInput,
+    },
+    Delete {
+        table: String,
+        key: Vec<Value>,
+    },
 }
 
 /// A group of writes committed together, all or nothing.
@@ -51,6 +63,17 @@ impl Batch {
         self.ops.push(BatchOp::Put {
             table: table.to_owned(),
             row: RowInput::Positional(row),
+        });
+        self
+    }
+
+    /// Inserts a row that must not exist yet (SQL `INSERT`): the batch fails
+    /// with `StoreError::DuplicateKey` if its key is present in the store
+    /// or was put earlier in the batch (and not deleted since).
+    pub fn insert(&mut self, table: &str, row: RowInput) -> &mut Batch {
+        self.ops.push(BatchOp::Insert {
+            table: table.to_owned(),
+            row,
         });
         self
     }
@@ -100,11 +123,24 @@ pub(crate) fn validate(state: &StoreState, batch: &Batch) -> Result<Vec<WriteOp>
     let mut position: HashMap<RawDataKey, usize> = HashMap::with_capacity(batch.len());
     for op in batch.ops() {
         let (table, key, write) = match op {
-            BatchOp::Put { table, row } => {
+            BatchOp::Put { table, row } | BatchOp::Insert { table, row } => {
                 let table = lookup(state, table)?;
                 let row = Arc::new(Row::new(resolve_row(table.def(), row)?));
                 check_row_limits(&table, &row)?;
                 let key = table.data_key_of(&row);
+                if matches!(op, BatchOp::Insert { .. }) {
+                    let exists = match position.get(&key) {
+                        Some(&at) => matches!(ops[at].2, WriteOp::Put { .. }),
+                        None => table.get(&key).is_some(),
+                    };
+                    if exists {
+                        let def = table.def();
+                        return Err(StoreError::DuplicateKey {
+                            table: def.name.clone(),
+                            key: describe(def, &def.primary_key, &table.primary_key_of(&row)),
+                        });
+                    }
+                }
                 let write = WriteOp::Put {
                     table: table.def().id,
                     row,

@@ -64,6 +64,8 @@ pub enum StoreError {
         index: String,
         key: String,
     },
+    #[error("table `{table}` already has a row with primary key {key}")]
+    DuplicateKey { table: String, key: String },
     #[error(transparent)]
     MalformedKey(#[from] CodecError),
     #[error("the data directory {} is in use by another opener", dir.display())]

@@ -238,3 +238,42 @@ fn ddl_errors_name_the_problem() {
         Err(StoreError::InvalidSchema { .. })
     ));
 }
+
+#[test]
+fn insert_refuses_a_key_that_exists_at_that_point_of_the_batch() {
+    use keyset_store::RowInput;
+    for shards in [1, 3] {
+        let store = seeded(shards);
+        let before = dump(&store);
+        let mut taken = Batch::new();
+        taken.insert("people", RowInput::Positional(person(3, "Oslo", 1, None)));
+        assert!(matches!(
+            store.commit(&taken),
+            Err(StoreError::DuplicateKey { ref key, .. }) if key.contains('3')
+        ));
+        let mut twice = Batch::new();
+        twice.insert("people", RowInput::Positional(person(900, "Oslo", 1, None)));
+        twice.insert("people", RowInput::Positional(person(900, "Oslo", 2, None)));
+        assert!(matches!(
+            store.commit(&twice),
+            Err(StoreError::DuplicateKey { .. })
+        ));
+        assert_eq!(dump(&store), before);
+        // Deleted earlier in the same batch: the key is free again.
+        let mut moved = Batch::new();
+        moved.delete("people", vec![Value::Int(3)]);
+        moved.insert("people", RowInput::Positional(person(3, "Bergen", 9, None)));
+        store.commit(&moved).expect("delete then insert of one key");
+        let view = store.read();
+        let row = view
+            .table("people")
+            .and_then(|t| {
+                t.get(&keyset_store::RawDataKey::encode(
+                    t.def().id,
+                    &[Value::Int(3)],
+                ))
+            })
+            .expect("row 3");
+        assert_eq!(row.values()[1], Value::from("Bergen"));
+    }
+}
