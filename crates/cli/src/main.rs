@@ -1,3 +1,85 @@
-//! The `keyset` command line.
+//! The `keyset` command line: argument parsing and dispatch to one module
+//! per command (`demo`, `shell`, `sql_cmd`, `import`, `explain`).
+//!
+//! Every error reaches `main` as a `CliError` and is printed as one line
+//! `error: ...` on stderr with a non-zero status; a closed output pipe ends
+//! the program quietly. Nothing here prints query results itself.
 
-fn main() {}
+mod database;
+mod demo;
+mod error;
+mod explain;
+mod import;
+mod output;
+mod schema;
+mod shell;
+mod sql_cmd;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// Where `--db` points when it is not given.
+pub const DEFAULT_DB_DIR: &str = "./keyset-data";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyset",
+    version,
+    about = "keyset: an embedded ordered database whose queries page correctly",
+    long_about = "keyset: an embedded ordered database whose queries page correctly.\n\n\
+                  Start with `keyset demo`, then `keyset shell`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a sample database and walk through pages, cursors and plans.
+    Demo(demo::DemoArgs),
+    /// An interactive SQL shell (also reads statements from a pipe).
+    Shell(shell::ShellArgs),
+    /// Run one statement, or a script with --file.
+    Sql(sql_cmd::SqlArgs),
+    /// Load rows from a JSON Lines or CSV file into a table.
+    Import(import::ImportArgs),
+    /// Print the plan of a SELECT.
+    Explain(explain::ExplainArgs),
+}
+
+/// The `--db` option shared by the commands that open a database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArg {
+    /// The data directory (created when it does not exist).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DB_DIR)]
+    pub db: PathBuf,
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Shell(args) => shell::run(&args),
+        Command::Sql(args) => sql_cmd::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Explain(args) => explain::run(&args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            // stderr itself may be closed; there is nowhere left to report that.
+            let _ = writeln!(std::io::stderr(), "error: {}", error::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

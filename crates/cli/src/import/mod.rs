@@ -1,0 +1,172 @@
+//! `keyset import`: loads a JSON Lines or CSV file into an existing table
+//! in batches. Each record is converted and checked before it joins a batch,
+//! so a bad line is reported (with its number) and skipped alone; a batch
+//! the store still refuses (a unique violation) is reported by its line
+//! range and not applied at all. Nothing is ever half-applied.
+
+mod convert;
+mod source;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use keyset::{Db, StoreError, Value};
+
+use crate::database;
+use crate::error::CliError;
+use crate::output::{duration_text, rows_word};
+use crate::DbArg;
+
+use source::{FileFormat, Source};
+
+/// Rows per commit unless `--batch` says otherwise.
+pub const DEFAULT_BATCH_ROWS: usize = 1000;
+/// Most rows `--batch` accepts (a batch is held in memory and validated whole).
+pub const MAX_BATCH_ROWS: usize = 100_000;
+
+/// Arguments of `keyset import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The table to load into (it must exist).
+    #[arg(long)]
+    pub table: String,
+    /// Rows per commit.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_ROWS)]
+    pub batch: usize,
+    /// A JSON Lines file (*.jsonl: one object per line, keys are column
+    /// names) or a CSV file (*.csv: a header row naming the columns).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// What an import did so far.
+#[derive(Debug, Default)]
+struct Tally {
+    records: u64,
+    imported: u64,
+    rejected: u64,
+}
+
+/// Rows waiting for their commit, with the line each came from.
+#[derive(Debug, Default)]
+struct PendingBatch {
+    rows: Vec<(u64, Vec<Value>)>,
+}
+
+pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
+    if args.batch == 0 || args.batch > MAX_BATCH_ROWS {
+        return Err(CliError::Usage(format!(
+            "--batch must be between 1 and {MAX_BATCH_ROWS}"
+        )));
+    }
+    let format = FileFormat::of(&args.file)?;
+    let db = database::open(&args.db.db)?;
+    let table = db.table(&args.table).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no table named `{}`; create it first (keyset sql \"CREATE TABLE ...\")",
+            args.table
+        ))
+    })?;
+    let total_bytes = std::fs::metadata(&args.file)
+        .map_err(|e| CliError::file(&args.file, e))?
+        .len();
+    let mut source = Source::open(&args.file, format, table.clone())?;
+    let bar = progress_bar(total_bytes);
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut pending = PendingBatch::default();
+    while let Some(record) = source.next_record(&args.file)? {
+        tally.records += 1;
+        match record.row {
+            Ok(row) => pending.rows.push((record.line, row)),
+            Err(why) => {
+                tally.rejected += 1;
+                report(&bar, &format!("line {}: {why}", record.line))?;
+            }
+        }
+        if pending.rows.len() >= args.batch {
+            commit(&db, &table.name, &mut pending, &mut tally, &bar)?;
+        }
+        bar.set_position(source.bytes_read());
+    }
+    commit(&db, &table.name, &mut pending, &mut tally, &bar)?;
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "imported {} into `{}` from {} in {}; {} rejected",
+        rows_word(usize::try_from(tally.imported).unwrap_or(usize::MAX)),
+        table.name,
+        args.file.display(),
+        duration_text(started.elapsed()),
+        if tally.rejected == 1 {
+            "1 line".to_owned()
+        } else {
+            format!("{} lines", tally.rejected)
+        }
+    )?;
+    out.flush()?;
+    db.close()?;
+    if tally.rejected > 0 {
+        return Err(CliError::Rejected {
+            rejected: tally.rejected,
+            lines: tally.records,
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Commits the pending rows as one batch. A batch the store refuses is
+/// reported by its line range and counted as rejected; a failure of the
+/// storage itself (I/O) stops the import.
+fn commit(
+    db: &Db,
+    table: &str,
+    pending: &mut PendingBatch,
+    tally: &mut Tally,
+    bar: &ProgressBar,
+) -> Result<(), CliError> {
+    let (Some(&(first, _)), Some(&(last, _))) = (pending.rows.first(), pending.rows.last()) else {
+        return Ok(());
+    };
+    let count = pending.rows.len() as u64;
+    let mut batch = db.batch();
+    for (_, row) in pending.rows.drain(..) {
+        batch = batch.put(table, row);
+    }
+    match batch.commit() {
+        Ok(_) => tally.imported += count,
+        Err(e @ keyset::Error::Store(StoreError::Io { .. } | StoreError::Poisoned)) => {
+            return Err(e.into())
+        }
+        Err(e) => {
+            tally.rejected += count;
+            report(
+                bar,
+                &format!("lines {first}-{last}: this batch of {count} rows was not applied: {e}"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(total_bytes: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total_bytes);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// A message on stderr that does not tear the progress bar.
+fn report(bar: &ProgressBar, message: &str) -> Result<(), CliError> {
+    bar.suspend(|| writeln!(std::io::stderr(), "{message}"))?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! `keyset sql`: one statement (optionally resuming a SELECT from a cursor
+//! token), or a script with `--file` where each statement is its own commit.
+//! Results go to stdout in the chosen format; the first failing statement of
+//! a script stops it (the ones before it stay committed).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use keyset::{Cursor, Db, Page};
+
+use crate::database::{self, Ran};
+use crate::error::CliError;
+use crate::output::{self, Format};
+use crate::DbArg;
+
+/// Largest script `--file` reads, in bytes.
+pub const MAX_SCRIPT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Arguments of `keyset sql`.
+#[derive(Debug, clap::Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Resume the SELECT from this cursor token (from a previous page's
+    /// `next_cursor` or `prev_cursor`).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "file")]
+    pub cursor: Option<String>,
+    /// How results are printed.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Run the statements of a script file (`-` reads stdin), each its own commit.
+    #[arg(long, value_name = "FILE", conflicts_with = "statement")]
+    pub file: Option<PathBuf>,
+    /// The statement to run.
+    #[arg(value_name = "STATEMENT", required_unless_present = "file")]
+    pub statement: Option<String>,
+}
+
+pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
+    let cursor = args
+        .cursor
+        .as_deref()
+        .map(str::parse::<Cursor>)
+        .transpose()?;
+    let script = match &args.file {
+        Some(path) => Some(read_script(path)?),
+        None => None,
+    };
+    let db = database::open(&args.db.db)?;
+    let mut out = std::io::stdout().lock();
+    match (&script, &args.statement) {
+        (Some(text), _) => run_script(&db, text, args.format, &mut out)?,
+        (None, Some(sql)) => {
+            let ran = database::run_statement(&db, sql, cursor.as_ref())?;
+            print(&mut out, &ran, args.format)?;
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give a statement to run, or --file with a script".into(),
+            ))
+        }
+    }
+    out.flush()?;
+    db.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_script(path: &PathBuf) -> Result<String, CliError> {
+    let mut text = String::new();
+    let limited =
+        |r: &mut dyn Read, text: &mut String| r.take(MAX_SCRIPT_BYTES + 1).read_to_string(text);
+    if path.as_os_str() == "-" {
+        limited(&mut std::io::stdin().lock(), &mut text)
+            .map_err(|e| CliError::file("<stdin>", e))?;
+    } else {
+        let mut file = std::fs::File::open(path).map_err(|e| CliError::file(path, e))?;
+        limited(&mut file, &mut text).map_err(|e| CliError::file(path, e))?;
+    }
+    if text.len() as u64 > MAX_SCRIPT_BYTES {
+        return Err(CliError::Usage(format!(
+            "the script is larger than {MAX_SCRIPT_BYTES} bytes; split it or use `keyset import` for data"
+        )));
+    }
+    Ok(text)
+}
+
+/// Runs every statement of `text` in order, printing each result; stops at
+/// the first failure.
+pub fn run_script(
+    db: &Db,
+    text: &str,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let statements =
+        keyset_sql::split_statements_with_positions(text).map_err(keyset::Error::from)?;
+    if statements.is_empty() {
+        return Err(CliError::Usage("the script holds no statement".into()));
+    }
+    for (at, statement) in statements.iter().enumerate() {
+        let ran =
+            database::run_statement(db, &statement.text, None).map_err(|e| CliError::Script {
+                number: at + 1,
+                line: statement.line,
+                source: Box::new(e),
+            })?;
+        print(out, &ran, format)?;
+    }
+    Ok(())
+}
+
+fn print(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), CliError> {
+    output::write_ran(out, ran, format)?;
+    if let (Ran::Page(page), Format::Csv) = (ran, format) {
+        cursors_to_stderr(page)?;
+    }
+    Ok(())
+}
+
+/// CSV output holds only rows; the cursors, which a script needs to page
+/// on, are reported on stderr.
+fn cursors_to_stderr(page: &Page) -> Result<(), CliError> {
+    let mut err = std::io::stderr().lock();
+    if let Some(next) = page.next_cursor() {
+        writeln!(err, "next_cursor: {next}")?;
+    }
+    if let Some(prev) = page.prev_cursor() {
+        writeln!(err, "prev_cursor: {prev}")?;
+    }
+    Ok(())
+}
