@@ -23,12 +23,18 @@ pub enum Error {
     Store(StoreError),
     /// The data directory is held by another opener.
     #[error("the data directory {} is in use by another opener", dir.display())]
-    Locked { dir: PathBuf },
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A file of the data directory is damaged.
     #[error("{} is corrupted at byte offset {offset}: {reason}", file.display())]
     Corrupted {
+        /// The damaged file.
         file: PathBuf,
+        /// Where the damage starts.
         offset: u64,
+        /// What is wrong there.
         reason: String,
     },
     /// A cursor was forged, damaged, stale, or belongs to another query.
@@ -40,14 +46,19 @@ pub enum Error {
     /// A row has no column of that name.
     #[error("no column `{column}` in this row (columns: {})", available.join(", "))]
     NoSuchColumn {
+        /// The name asked for.
         column: String,
+        /// The row's columns.
         available: Vec<String>,
     },
     /// A column's value is not of the requested Rust type.
     #[error("column `{column}` holds {found}, not {expected}")]
     ColumnType {
+        /// The column.
         column: String,
+        /// The SQL type the Rust type reads.
         expected: &'static str,
+        /// The kind of value the column holds.
         found: &'static str,
     },
     /// A row could not be deserialized into the requested type.

@@ -25,6 +25,8 @@
 //! (`keyset-plan`), executes pages (`keyset-executor`) and stores
 //! (`keyset-store`). It adds no query semantics of its own.
 
+#![warn(missing_docs)]
+
 mod db;
 mod de;
 mod error;

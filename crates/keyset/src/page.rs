@@ -9,6 +9,23 @@ use keyset_executor::{Cursor, PageStats, StopReason};
 use crate::row::Row;
 
 /// One page of a query.
+///
+/// ```
+/// use keyset::StopReason;
+/// let db = keyset::Db::memory()?;
+/// db.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")?;
+/// db.execute("INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)")?;
+/// let page = db.query("SELECT v FROM t ORDER BY id LIMIT 2", None)?;
+/// assert_eq!(page.columns(), ["v"]);
+/// assert_eq!(page.len(), 2);
+/// assert_eq!(page.stop(), StopReason::Limit);
+/// assert!(page.prev_cursor().is_none()); // the first page
+/// let last = db.query("SELECT v FROM t ORDER BY id LIMIT 2", page.next_cursor())?;
+/// assert_eq!(last.stop(), StopReason::Exhausted);
+/// assert!(last.next_cursor().is_none() && last.prev_cursor().is_some());
+/// assert!(last.stats().keys_examined >= 1);
+/// # Ok::<(), keyset::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Page {
     pub(crate) columns: Arc<[String]>,
@@ -35,10 +52,13 @@ impl Page {
         &self.columns
     }
 
+    /// How many rows the page holds.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// Whether the page holds no row (a budget may stop a page early,
+    /// even before its first row; check [`Page::stop`]).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

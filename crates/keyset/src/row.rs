@@ -106,6 +106,7 @@ impl Row {
 pub trait FromValue: Sized {
     /// The SQL type named in the error when the conversion fails.
     const EXPECTED: &'static str;
+    /// The value as `Self`, or `None` if it is of another kind.
     fn from_value(value: &Value) -> Option<Self>;
 }
 
