@@ -33,6 +33,21 @@ pub enum ExecError {
          buffered to merge it by primary key: narrow the range or raise `max_sort_buffer_keys`"
     )]
     SortBufferExceeded { index: String, limit: usize },
+    /// An eager shard merge (`merge = 'eager'`) would hold more rows than
+    /// it may: it is meant for small results.
+    #[error(
+        "the eager merge of {shards} shards would buffer more than {limit} rows: use \
+         merge = 'ordered' (the streaming merge) for large results, or raise \
+         `max_sort_buffer_keys`"
+    )]
+    EagerMergeTooLarge { limit: usize, shards: usize },
+    /// The operating system refused a worker thread for an unordered shard
+    /// merge.
+    #[error(
+        "could not start the worker thread of shard {shard} for an unordered merge ({reason}): \
+         use merge = 'ordered', which needs no threads"
+    )]
+    WorkerSpawn { shard: usize, reason: String },
     /// The deadline passed or the query was cancelled during a phase that
     /// cannot be cut short without changing the result (a top-k pass, or the
     /// skipping of OFFSET rows on a first page): no partial page exists.

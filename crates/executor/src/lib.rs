@@ -8,6 +8,7 @@
 pub mod context;
 pub mod cursor;
 pub mod error;
+pub mod observer;
 pub mod page;
 pub mod stream;
 mod topk;
@@ -18,5 +19,6 @@ pub use cursor::{
     MAX_CURSOR_BYTES,
 };
 pub use error::ExecError;
+pub use observer::{CountingObserver, MergeObserver, ShardFinish};
 pub use page::{execute_page, Page, PageStats, StopReason};
 pub use stream::{KeyItem, OrderedKeyStream, Step};

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use keyset_plan::{OrderColumn, Plan, SortDirection};
+use keyset_plan::{MergeMode, OrderColumn, Plan, SortDirection};
 use keyset_store::{Direction, Row, RowRef, TableStore, Value};
 
 use crate::context::ExecContext;
@@ -163,15 +163,17 @@ pub(crate) fn topk_page(
         .limit
         .map(|l| offset.saturating_add(l).saturating_add(1));
     let meter = Arc::new(Meter::new(None));
-    let builder = StreamBuilder {
+    // A top-k pass reads every shard whole whatever the merge, so the
+    // cheapest merge serves every mode.
+    let builder = StreamBuilder::new(
         table,
         plan,
-        shards: plan.shards.resolve(table.shards().len()),
-        direction: Direction::Asc,
-        chunking: Chunking::new(keep.unwrap_or(usize::MAX), ctx.options.chunk_len).unbudgeted(),
-        max_sort_buffer_keys: ctx.options.max_sort_buffer_keys,
-        meter: meter.clone(),
-    };
+        ctx,
+        Direction::Asc,
+        Chunking::new(keep.unwrap_or(usize::MAX), ctx.options.chunk_len).unbudgeted(),
+        meter.clone(),
+    )
+    .merged(MergeMode::OrderedStreaming);
     let mut root = builder.root(space)?;
     let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
     let mut stats = PageStats::default();

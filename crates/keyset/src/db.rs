@@ -358,7 +358,10 @@ impl Db {
     }
 
     /// Runs one page of an existing plan with a different executor
-    /// context (for example one carrying a cancellation token).
+    /// context: for example `db.exec_context().clone().with_cancel(token)`
+    /// to make it cancellable, or `.with_observer(Arc::new(CountingObserver::new()))`
+    /// to count what its shard merge does (rows per shard, peak rows
+    /// buffered, backpressure waits).
     pub fn page_in(&self, plan: &Plan, cursor: Option<&Cursor>, ctx: &ExecContext) -> Result<Page> {
         let view = self.inner.store.read();
         let page = execute_page(&view, plan, cursor, ctx)?;

@@ -38,7 +38,10 @@ mod write;
 
 pub use db::{Db, Outcome, WriteBatch};
 pub use error::{CursorError, Error, ExecError, PlanError, Result, SqlError, StoreError};
-pub use keyset_executor::{CancelToken, Cursor, ExecContext, PageStats, StopReason};
+pub use keyset_executor::{
+    CancelToken, CountingObserver, Cursor, ExecContext, MergeObserver, PageStats, ShardFinish,
+    StopReason,
+};
 pub use keyset_plan::{
     col, AccessPath, Expr, MergeMode, Plan, Projection, Query, SortDirection, Statement,
 };

@@ -21,8 +21,6 @@ pub(crate) enum Start {
     Beginning,
     /// Strictly after this stream position.
     After(Bytes),
-    /// Nowhere: the traversal is over.
-    Finished,
 }
 
 /// Mints the cursors of one plan's pages.
@@ -71,7 +69,31 @@ impl<'a> Minter<'a> {
         backward: bool,
         position: &Bytes,
     ) -> Result<Cursor, ExecError> {
-        let key = match self.space {
+        if self.plan.cursor_kind == CursorKind::ShardFrontier {
+            return Err(ExecError::internal(
+                "an ordered page of a plan whose cursor is a shard frontier",
+            ));
+        }
+        self.seal(backward, Anchor::Key(self.anchor_key(position)))
+    }
+
+    /// A forward shard-frontier cursor: one stream position (or
+    /// `NotStarted` / `Finished`) per shard the plan reads.
+    pub(crate) fn frontier(&self, positions: &[ShardPosition]) -> Result<Cursor, ExecError> {
+        let anchor = positions
+            .iter()
+            .map(|p| match p {
+                ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
+                other => other.clone(),
+            })
+            .collect();
+        self.seal(false, Anchor::Frontier(anchor))
+    }
+
+    /// The anchor key of a stream position: index positions are raw index
+    /// keys already; primary-key positions get the table id in front.
+    fn anchor_key(&self, position: &Bytes) -> Bytes {
+        match self.space {
             KeySpace::Index => position.clone(),
             KeySpace::PrimaryKey => {
                 let prefix = RawDataKey::table_prefix(self.plan.table.id);
@@ -80,25 +102,49 @@ impl<'a> Minter<'a> {
                 key.extend_from_slice(position);
                 Bytes::from(key)
             }
-        };
-        let anchor = match self.plan.cursor_kind {
-            CursorKind::ShardFrontier => {
-                Anchor::Frontier(vec![ShardPosition::After(key); self.shard_count])
-            }
-            _ => Anchor::Key(key),
-        };
-        self.seal(backward, anchor)
+        }
     }
 
-    /// Where the page of a validated cursor starts.
+    /// Where the page of a validated single-anchor cursor starts.
     pub(crate) fn start(&self, state: &CursorState) -> Result<Start, ExecError> {
         match &state.anchor {
             Anchor::Key(key) => Ok(Start::After(self.position(key)?)),
-            Anchor::Frontier(positions) => self.frontier_start(positions),
+            Anchor::Frontier(_) => Err(ExecError::internal(
+                "a shard-frontier anchor reached an ordered page",
+            )),
             Anchor::Sorted { .. } => Err(ExecError::internal(
                 "a sorted (top-k) anchor reached a streaming page",
             )),
         }
+    }
+
+    /// The stream position of each shard of a validated frontier cursor,
+    /// in the order of the shards the plan reads.
+    pub(crate) fn frontier_start(
+        &self,
+        state: &CursorState,
+    ) -> Result<Vec<ShardPosition>, ExecError> {
+        let Anchor::Frontier(positions) = &state.anchor else {
+            return Err(ExecError::internal(
+                "a single-anchor cursor reached a shard-frontier page",
+            ));
+        };
+        if positions.len() != self.shard_count {
+            return Err(ExecError::internal(format!(
+                "a validated frontier of {} positions for a plan that reads {} shards",
+                positions.len(),
+                self.shard_count
+            )));
+        }
+        positions
+            .iter()
+            .map(|p| {
+                Ok(match p {
+                    ShardPosition::After(key) => ShardPosition::After(self.position(key)?),
+                    other => other.clone(),
+                })
+            })
+            .collect()
     }
 
     /// The stream position of an anchor key.
@@ -111,25 +157,6 @@ impl<'a> Minter<'a> {
             KeySpace::PrimaryKey => Err(ExecError::internal(
                 "a validated data-key anchor is shorter than a table id",
             )),
-        }
-    }
-
-    /// The ordered merge keeps one anchor for every shard, so the frontiers
-    /// it mints hold the same position for each; that is all it resumes.
-    fn frontier_start(&self, positions: &[ShardPosition]) -> Result<Start, ExecError> {
-        let Some(first) = positions.first() else {
-            return Ok(Start::Finished);
-        };
-        if positions.iter().any(|p| p != first) {
-            return Err(ExecError::internal(
-                "a shard frontier with different positions per shard cannot be resumed by the \
-                 ordered shard merge",
-            ));
-        }
-        match first {
-            ShardPosition::NotStarted => Ok(Start::Beginning),
-            ShardPosition::After(key) => Ok(Start::After(self.position(key)?)),
-            ShardPosition::Finished => Ok(Start::Finished),
         }
     }
 }

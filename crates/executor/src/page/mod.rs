@@ -1,16 +1,19 @@
 //! Pages: `execute_page` runs one page of a plan, from its first row or
 //! from a cursor, in the phase order of DESIGN.md section 5, and returns the
 //! rows with their `next`/`prev` cursors, the reason the page stopped and
-//! what it cost. Streaming plans are materialized in `streaming.rs`, top-k
-//! plans in `crate::topk`; `cursors.rs` turns stream positions into tokens.
+//! what it cost. Streaming plans are materialized in `streaming.rs`, plans
+//! merged unordered across shards (shard-frontier cursors) in
+//! `frontier.rs`, top-k plans in `crate::topk`; `cursors.rs` turns stream
+//! positions into tokens.
 
 mod cursors;
+mod frontier;
 mod streaming;
 
 use std::fmt;
 use std::sync::Arc;
 
-use keyset_plan::{OrderStrategy, Plan};
+use keyset_plan::{CursorKind, OrderStrategy, Plan};
 use keyset_store::{ReadView, Row, RowRef, TableStore, Value};
 
 use crate::context::ExecContext;
@@ -93,11 +96,14 @@ pub struct PageStats {
 /// One page of a query.
 #[derive(Clone, Debug)]
 pub struct Page {
-    /// The rows, in the query's order, whole (see [`Page::projected`]).
+    /// The rows, in the query's order, whole (see [`Page::projected`]); in
+    /// arrival order for a plan merged unordered across shards.
     pub rows: Vec<RowRef>,
     /// Resumes after the last row; `None` when nothing follows.
     pub next: Option<Cursor>,
     /// Returns the rows before the first row (in the query's order).
+    /// Always `None` for a plan merged unordered across shards: it promises
+    /// no order, so there is no previous page.
     pub prev: Option<Cursor>,
     pub stop: StopReason,
     pub stats: PageStats,
@@ -145,6 +151,9 @@ pub fn execute_page(
         .map(|c| open_cursor(c, &ctx.keys, ctx.database, plan))
         .transpose()?;
     match plan.strategy {
+        OrderStrategy::Stream(direction) if plan.cursor_kind == CursorKind::ShardFrontier => {
+            frontier::frontier_page(table, plan, direction, resume.as_ref(), ctx)
+        }
         OrderStrategy::Stream(direction) => {
             streaming::stream_page(table, plan, direction, resume.as_ref(), ctx)
         }

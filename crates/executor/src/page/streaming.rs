@@ -80,7 +80,6 @@ pub(super) fn stream_page(
         Some(state) => minter.start(state)?,
     };
     let anchor = match start {
-        Start::Finished => return Ok(Page::empty(plan, StopReason::Exhausted)),
         Start::Beginning => None,
         Start::After(position) => Some(position),
     };
@@ -94,21 +93,21 @@ pub(super) fn stream_page(
     let wanted = plan
         .limit
         .map_or(usize::MAX, |l| offset.saturating_add(l).saturating_add(1));
-    let builder = StreamBuilder {
+    let builder = StreamBuilder::new(
         table,
         plan,
-        shards: plan.shards.resolve(table.shards().len()),
-        direction: traverse,
-        chunking: Chunking::new(wanted, ctx.options.chunk_len),
-        max_sort_buffer_keys: ctx.options.max_sort_buffer_keys,
-        meter: meter.clone(),
-    };
+        ctx,
+        traverse,
+        Chunking::new(wanted, ctx.options.chunk_len),
+        meter.clone(),
+    );
     let mut root = builder.root(space)?;
     if let Some(anchor) = &anchor {
         root.seek(anchor, false)?;
     }
     let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
     let mut run = take_rows(root.as_mut(), plan, offset, &mut budget, &meter)?;
+    builder.tracker().close(run.stop);
     check_advance(traverse, anchor.as_ref(), run.consumed())?;
 
     let (next, prev) = adjacent_cursors(&minter, &run, backward, first_page)?;

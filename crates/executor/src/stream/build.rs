@@ -1,26 +1,30 @@
-//! Builds the stream tree of a plan's access path for one page: a leaf per
-//! shard merged by `ShardMerge`, composites over children in primary-key
-//! order (sorting the children that are not), and a `MonotonicGuard` over
-//! every composite child and the root. It decides shapes only; where a page
-//! starts (the anchor seek) is the materializer's call.
+//! Builds the stream tree of a plan's access path for one page: the plan's
+//! tree over each shard it reads (composites over children in primary-key
+//! order, sorting the children that are not), merged across shards in the
+//! plan's merge mode, with a `MonotonicGuard` over every composite child
+//! and the root. It decides shapes only; where a page starts (the anchor
+//! seek) is the materializer's call.
 
+use std::cell::{Cell, RefCell};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use keyset_plan::{AccessPath, CursorKind, Plan};
-use keyset_store::{Direction, IndexDef, TableStore, Value};
+use keyset_plan::{AccessPath, Budget, CursorKind, MergeMode, Plan};
+use keyset_store::{Direction, IndexDef, ShardStore, TableStore, Value};
 
-use super::budget::Meter;
+use super::budget::{Meter, PageBudget};
 use super::by_keys::ByKeysStream;
 use super::guard::MonotonicGuard;
 use super::index_range::{index_range_leaf, IndexKeys};
 use super::intersection::Intersection;
 use super::map_range::Chunking;
 use super::primary_range::{full_scan_leaf, primary_range_leaf};
-use super::shard_merge::merge_shards;
-use super::sorted_buffer::SortedBuffer;
+use super::shard::{ShardStream, ShardTracker};
+use super::shard_merge::{merge_shards, MergeSetup};
+use super::sorted_buffer::{SortQuota, SortedBuffer};
 use super::union::Union;
 use super::{BoxStream, EmptyStream};
+use crate::context::ExecContext;
 use crate::error::ExecError;
 
 /// The key space a plan's root stream yields (and its anchors live in).
@@ -55,20 +59,145 @@ impl KeySpace {
 /// Everything needed to build the streams of one page.
 #[derive(Debug)]
 pub struct StreamBuilder<'a> {
-    pub table: &'a Arc<TableStore>,
-    pub plan: &'a Plan,
-    /// The shards the plan reads, resolved against the table.
-    pub shards: Vec<usize>,
-    pub direction: Direction,
-    pub chunking: Chunking,
-    pub max_sort_buffer_keys: usize,
-    pub meter: Arc<Meter>,
+    table: &'a Arc<TableStore>,
+    plan: &'a Plan,
+    ctx: &'a ExecContext,
+    /// The shards the page reads (table shard numbers), in order.
+    shards: Vec<usize>,
+    direction: Direction,
+    /// How the whole page would read: what it needs first, the largest
+    /// chunk. Each shard's leaves start from a share of it (`split`).
+    chunking: Chunking,
+    meter: Arc<Meter>,
+    merge: MergeMode,
+    tracker: Arc<ShardTracker>,
+    /// One quota per sort-buffered composite child, made while the first
+    /// shard's tree is built and shared by that child in every shard (the
+    /// trees of all shards have the same shape).
+    quotas: RefCell<Vec<Arc<SortQuota>>>,
+    next_quota: Cell<usize>,
 }
 
-impl StreamBuilder<'_> {
-    /// The guarded root stream of the plan in `space`.
+impl<'a> StreamBuilder<'a> {
+    /// A builder for the shards `plan` reads, traversed in `direction`;
+    /// `chunking` is what the whole page would read first.
+    pub fn new(
+        table: &'a Arc<TableStore>,
+        plan: &'a Plan,
+        ctx: &'a ExecContext,
+        direction: Direction,
+        chunking: Chunking,
+        meter: Arc<Meter>,
+    ) -> StreamBuilder<'a> {
+        let shards = plan.shards.resolve(table.shards().len());
+        StreamBuilder {
+            table,
+            plan,
+            ctx,
+            tracker: ShardTracker::new(shards.clone(), ctx.observer.clone()),
+            chunking,
+            shards,
+            direction,
+            meter,
+            merge: plan.merge,
+            quotas: RefCell::new(Vec::new()),
+            next_quota: Cell::new(0),
+        }
+    }
+
+    /// The same builder reading only `shards` (a frontier page leaves out
+    /// the shards it finished).
+    pub fn only(mut self, shards: Vec<usize>) -> StreamBuilder<'a> {
+        self.tracker = ShardTracker::new(shards.clone(), self.ctx.observer.clone());
+        self.shards = shards;
+        self
+    }
+
+    /// The same builder merging in `merge` instead of the plan's mode.
+    pub fn merged(mut self, merge: MergeMode) -> StreamBuilder<'a> {
+        self.merge = merge;
+        self
+    }
+
+    /// The tracker the shard streams report to (input `i` reads
+    /// `shards()[i]`).
+    pub fn tracker(&self) -> &Arc<ShardTracker> {
+        &self.tracker
+    }
+
+    /// The guarded root stream of the plan in `space`: the one shard's
+    /// tree, or the trees of every shard merged in order.
     pub fn root(&self, space: KeySpace) -> Result<BoxStream, ExecError> {
-        let stream = match (space, &self.plan.access) {
+        let mut inputs = self.inputs(space, false)?;
+        let stream = match inputs.len() {
+            0 => Box::new(EmptyStream::new(self.direction)),
+            1 if !self.tracker.observed() => inputs
+                .pop()
+                .ok_or_else(|| ExecError::internal("a shard stream vanished"))?,
+            _ => {
+                let inputs = inputs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, tree)| {
+                        Box::new(ShardStream::new(tree, i, self.tracker.clone())) as BoxStream
+                    })
+                    .collect();
+                merge_shards(inputs, self.setup())
+            }
+        };
+        Ok(Box::new(MonotonicGuard::new(stream, "plan root")))
+    }
+
+    /// One guarded stream per shard, each reporting to the tracker: the
+    /// inputs of an unordered merge.
+    pub fn shard_streams(&self, space: KeySpace) -> Result<Vec<BoxStream>, ExecError> {
+        Ok(self
+            .inputs(space, true)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, tree)| Box::new(ShardStream::new(tree, i, self.tracker.clone())) as BoxStream)
+            .collect())
+    }
+
+    /// The chunking of one shard's leaves.
+    fn leaf_chunking(&self) -> Chunking {
+        split(self.chunking, self.shards.len())
+    }
+
+    fn setup(&self) -> MergeSetup {
+        let deadline = Budget {
+            deadline: self.plan.budget.deadline,
+            ..Budget::default()
+        };
+        MergeSetup {
+            direction: self.direction,
+            mode: self.merge,
+            tracker: self.tracker.clone(),
+            eager_limit: self.ctx.options.max_sort_buffer_keys,
+            interrupt: PageBudget::new(deadline, self.ctx.cancel.clone()),
+        }
+    }
+
+    /// The plan's tree over each shard, in shard order.
+    fn inputs(&self, space: KeySpace, guarded: bool) -> Result<Vec<BoxStream>, ExecError> {
+        self.shards
+            .iter()
+            .map(|&s| {
+                self.next_quota.set(0);
+                let shard = self.shard(s)?;
+                let tree = self.tree(space, shard, s)?;
+                Ok(if guarded {
+                    Box::new(MonotonicGuard::new(tree, "shard stream")) as BoxStream
+                } else {
+                    tree
+                })
+            })
+            .collect()
+    }
+
+    /// The plan's tree over one shard, in `space`.
+    fn tree(&self, space: KeySpace, shard: &ShardStore, s: usize) -> Result<BoxStream, ExecError> {
+        match (space, &self.plan.access) {
             (
                 KeySpace::Index,
                 AccessPath::IndexRange {
@@ -77,80 +206,86 @@ impl StreamBuilder<'_> {
                     lower,
                     upper,
                 },
-            ) => self.index_range(*index, prefix, lower, upper, IndexKeys::Raw)?,
-            (KeySpace::Index, other) => {
-                return Err(ExecError::internal(format!(
-                    "an index-ordered root over a {other:?} path"
-                )))
-            }
-            (KeySpace::PrimaryKey, path) => self.primary_order(path)?,
-        };
-        Ok(Box::new(MonotonicGuard::new(stream, "plan root")))
+            ) => self.index_range(shard, *index, (prefix, lower, upper), IndexKeys::Raw),
+            (KeySpace::Index, other) => Err(ExecError::internal(format!(
+                "an index-ordered root over a {other:?} path"
+            ))),
+            (KeySpace::PrimaryKey, path) => self.primary_order(path, shard, s),
+        }
     }
 
-    /// `path` as a stream of encoded primary keys.
-    fn primary_order(&self, path: &AccessPath) -> Result<BoxStream, ExecError> {
+    /// `path` over one shard as a stream of encoded primary keys.
+    fn primary_order(
+        &self,
+        path: &AccessPath,
+        shard: &ShardStore,
+        s: usize,
+    ) -> Result<BoxStream, ExecError> {
         let table = self.table.def();
         Ok(match path {
             AccessPath::Empty => Box::new(EmptyStream::new(self.direction)),
             AccessPath::ByKeys(keys) => Box::new(ByKeysStream::new(
                 self.table.clone(),
                 keys,
-                &self.shards,
+                &[s],
                 self.direction,
                 self.meter.clone(),
             )),
-            AccessPath::FullScan => self.per_shard(|shard| {
-                Ok(Box::new(full_scan_leaf(
-                    shard,
-                    table.id,
-                    self.direction,
-                    self.chunking,
-                    self.meter.clone(),
-                )))
-            })?,
+            AccessPath::FullScan => Box::new(full_scan_leaf(
+                shard,
+                table.id,
+                self.direction,
+                self.leaf_chunking(),
+                self.meter.clone(),
+            )),
             AccessPath::PrimaryRange {
                 prefix,
                 lower,
                 upper,
-            } => self.per_shard(|shard| {
-                Ok(Box::new(primary_range_leaf(
-                    shard,
-                    table.id,
-                    prefix,
-                    lower.as_ref(),
-                    upper.as_ref(),
-                    self.direction,
-                    self.chunking,
-                    self.meter.clone(),
-                )))
-            })?,
+            } => Box::new(primary_range_leaf(
+                shard,
+                table.id,
+                prefix,
+                lower.as_ref(),
+                upper.as_ref(),
+                self.direction,
+                self.leaf_chunking(),
+                self.meter.clone(),
+            )),
             AccessPath::IndexRange {
                 index,
                 prefix,
                 lower,
                 upper,
             } => {
+                let range = (prefix.as_slice(), lower, upper);
                 if path.yields_primary_key_order(table) {
-                    self.index_range(*index, prefix, lower, upper, IndexKeys::PrimaryKey)?
+                    self.index_range(shard, *index, range, IndexKeys::PrimaryKey)?
                 } else {
-                    self.sorted_index_range(*index, prefix, lower, upper)?
+                    self.sorted_index_range(shard, *index, range)?
                 }
             }
-            AccessPath::Union(children) => {
-                Box::new(Union::new(self.children(children)?, self.direction))
-            }
-            AccessPath::Intersection(children) => {
-                Box::new(Intersection::new(self.children(children)?, self.direction))
-            }
+            AccessPath::Union(children) => Box::new(Union::new(
+                self.children(children, shard, s)?,
+                self.direction,
+            )),
+            AccessPath::Intersection(children) => Box::new(Intersection::new(
+                self.children(children, shard, s)?,
+                self.direction,
+            )),
         })
     }
 
-    fn children(&self, children: &[AccessPath]) -> Result<Vec<BoxStream>, ExecError> {
+    fn children(
+        &self,
+        children: &[AccessPath],
+        shard: &ShardStore,
+        s: usize,
+    ) -> Result<Vec<BoxStream>, ExecError> {
         children
             .iter()
             .map(|child| {
-                let stream = self.primary_order(child)?;
+                let stream = self.primary_order(child, shard, s)?;
                 Ok(Box::new(MonotonicGuard::new(stream, "composite child")) as BoxStream)
             })
             .collect()
@@ -169,66 +304,67 @@ impl StreamBuilder<'_> {
 
     fn index_range(
         &self,
+        shard: &ShardStore,
         id: keyset_store::IndexId,
-        prefix: &[Value],
-        lower: &Bound<Value>,
-        upper: &Bound<Value>,
+        (prefix, lower, upper): Range<'_>,
         keys: IndexKeys,
     ) -> Result<BoxStream, ExecError> {
         let index = self.index(id)?;
-        self.per_shard(|shard| {
-            Ok(Box::new(index_range_leaf(
-                shard,
-                self.table.def(),
-                index,
-                (prefix, lower.as_ref(), upper.as_ref()),
-                keys,
-                self.direction,
-                self.chunking,
-                self.meter.clone(),
-            )?))
-        })
+        Ok(Box::new(index_range_leaf(
+            shard,
+            self.table.def(),
+            index,
+            (prefix, lower.as_ref(), upper.as_ref()),
+            keys,
+            self.direction,
+            self.leaf_chunking(),
+            self.meter.clone(),
+        )?))
     }
 
-    /// An index range that is not in primary-key order, collected from
-    /// every shard and sorted by primary key.
+    /// An index range of one shard that is not in primary-key order,
+    /// collected and sorted by primary key.
     fn sorted_index_range(
         &self,
+        shard: &ShardStore,
         id: keyset_store::IndexId,
-        prefix: &[Value],
-        lower: &Bound<Value>,
-        upper: &Bound<Value>,
+        (prefix, lower, upper): Range<'_>,
     ) -> Result<BoxStream, ExecError> {
         let index = self.index(id)?;
         let chunking = Chunking::new(self.chunking.max_len, self.chunking.max_len).unbudgeted();
-        let sources = self
-            .shards
-            .iter()
-            .map(|&s| {
-                let shard = self.shard(s)?;
-                let leaf = index_range_leaf(
-                    shard,
-                    self.table.def(),
-                    index,
-                    (prefix, lower.as_ref(), upper.as_ref()),
-                    IndexKeys::Raw,
-                    Direction::Asc,
-                    chunking,
-                    self.meter.clone(),
-                )?;
-                Ok(Box::new(leaf) as BoxStream)
-            })
-            .collect::<Result<Vec<_>, ExecError>>()?;
+        let leaf = index_range_leaf(
+            shard,
+            self.table.def(),
+            index,
+            (prefix, lower.as_ref(), upper.as_ref()),
+            IndexKeys::Raw,
+            Direction::Asc,
+            chunking,
+            self.meter.clone(),
+        )?;
         Ok(Box::new(SortedBuffer::new(
-            sources,
+            vec![Box::new(leaf)],
             &index.name,
             self.direction,
-            self.max_sort_buffer_keys,
+            self.quota(),
             self.meter.clone(),
         )))
     }
 
-    fn shard(&self, shard: usize) -> Result<&keyset_store::ShardStore, ExecError> {
+    /// The quota of the next sort-buffered child of the tree being built.
+    fn quota(&self) -> Arc<SortQuota> {
+        let at = self.next_quota.get();
+        self.next_quota.set(at + 1);
+        let mut quotas = self.quotas.borrow_mut();
+        if let Some(quota) = quotas.get(at) {
+            return quota.clone();
+        }
+        let quota = SortQuota::new(self.ctx.options.max_sort_buffer_keys);
+        quotas.push(quota.clone());
+        quota
+    }
+
+    fn shard(&self, shard: usize) -> Result<&ShardStore, ExecError> {
         self.table.shard(shard).ok_or_else(|| {
             ExecError::internal(format!(
                 "shard {shard} of table `{}` does not exist",
@@ -236,20 +372,34 @@ impl StreamBuilder<'_> {
             ))
         })
     }
+}
 
-    /// One leaf per shard the plan reads, merged in order.
-    fn per_shard(
-        &self,
-        leaf: impl Fn(&keyset_store::ShardStore) -> Result<BoxStream, ExecError>,
-    ) -> Result<BoxStream, ExecError> {
-        let leaves = self
-            .shards
-            .iter()
-            .map(|&s| leaf(self.shard(s)?))
-            .collect::<Result<Vec<_>, ExecError>>()?;
-        if leaves.is_empty() {
-            return Ok(Box::new(EmptyStream::new(self.direction)));
-        }
-        Ok(merge_shards(leaves, self.direction, self.plan.merge))
+/// The bounds of an index range as the plan holds them.
+type Range<'p> = (&'p [Value], &'p Bound<Value>, &'p Bound<Value>);
+
+/// The chunking of each of `shards` shards when the page would read
+/// `chunking.first_len` keys first: that need split evenly (a merge takes
+/// rows from every shard), each shard growing from there as it is read.
+fn split(chunking: Chunking, shards: usize) -> Chunking {
+    if shards <= 1 {
+        return chunking;
+    }
+    Chunking {
+        first_len: chunking.first_len.div_ceil(shards).max(1),
+        ..chunking
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_chunk_is_split_between_the_shards() {
+        let page = Chunking::new(101, 256);
+        assert_eq!(split(page, 1).first_len, 101);
+        assert_eq!(split(page, 4).first_len, 26);
+        assert_eq!(split(page, 8).max_len, 256);
+        assert_eq!(split(Chunking::new(2, 256), 8).first_len, 1);
     }
 }

@@ -67,6 +67,10 @@ impl OrderedKeyStream for MonotonicGuard {
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
         self.inner.seek(target, inclusive)
     }
+
+    fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
 }
 
 #[cfg(test)]

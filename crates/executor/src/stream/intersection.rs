@@ -191,6 +191,11 @@ impl OrderedKeyStream for Intersection {
         }
         Ok(())
     }
+
+    fn buffered(&self) -> usize {
+        let heads = self.heads.iter().filter(|h| h.is_some()).count();
+        heads + self.children.iter().map(|c| c.buffered()).sum::<usize>()
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,8 @@ pub(crate) struct KWayMerge {
     /// Children to pull before the next decision.
     pending: Vec<usize>,
     direction: Direction,
+    /// The child of the last step yielded.
+    last: Option<usize>,
 }
 
 impl KWayMerge {
@@ -87,6 +89,7 @@ impl KWayMerge {
             pending: (0..n).collect(),
             children,
             direction,
+            last: None,
         }
     }
 
@@ -96,6 +99,16 @@ impl KWayMerge {
 
     pub(crate) fn len(&self) -> usize {
         self.children.len()
+    }
+
+    /// The child whose head the last `next_key` yielded.
+    pub(crate) fn last_child(&self) -> Option<usize> {
+        self.last
+    }
+
+    /// Heads in the heap and what the children hold.
+    pub(crate) fn buffered(&self) -> usize {
+        self.heap.len() + self.children.iter().map(|c| c.buffered()).sum::<usize>()
     }
 
     fn pull_pending(&mut self) -> Result<(), ExecError> {
@@ -144,6 +157,7 @@ impl KWayMerge {
             }
         }
         self.pending.push(top.child);
+        self.last = Some(top.child);
         if top.past {
             return Ok(Some(Step::Passed(top.position)));
         }

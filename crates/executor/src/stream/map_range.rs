@@ -210,6 +210,10 @@ impl OrderedKeyStream for MapRangeStream {
         }
         Ok(())
     }
+
+    fn buffered(&self) -> usize {
+        self.chunk.len()
+    }
 }
 
 fn as_slice_bound(bound: &Bound<Bytes>) -> Bound<&[u8]> {

@@ -7,15 +7,19 @@
 pub mod budget;
 pub mod build;
 pub mod by_keys;
+mod channel;
+pub mod eager;
 pub mod guard;
 pub mod index_range;
 pub mod intersection;
 mod kway;
 pub mod map_range;
 pub mod primary_range;
+pub mod shard;
 pub mod shard_merge;
 pub mod sorted_buffer;
 pub mod union;
+pub mod unordered;
 
 use std::cmp::Ordering;
 
@@ -76,6 +80,13 @@ pub trait OrderedKeyStream: Send {
     /// Positions the stream so that its next key is the first one at or past
     /// `target` (`inclusive`) or strictly past it.
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError>;
+
+    /// Keys (with their rows) the stream holds read but not yet yielded:
+    /// chunks, heads, sort buffers. Only merge observers ask (see
+    /// `crate::observer`); a stream that holds nothing keeps the default.
+    fn buffered(&self) -> usize {
+        0
+    }
 }
 
 /// A boxed stream, as operators hold their children.
@@ -199,6 +210,10 @@ pub(crate) mod testing {
                 self.keys.pop_front();
             }
             Ok(())
+        }
+
+        fn buffered(&self) -> usize {
+            self.keys.len()
         }
     }
 

@@ -2,9 +2,11 @@
 //! (an index range over a range of values) into primary-key order by
 //! collecting its keys and sorting them. It holds keys and row `Arc`s only,
 //! never row copies, counted against `max_sort_buffer_keys` with a clear
-//! error past it. Keys before the first seek target are never buffered.
+//! error past it (one `SortQuota` per child, shared by the child's buffers
+//! in every shard). Keys before the first seek target are never buffered.
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,13 +16,35 @@ use super::budget::Meter;
 use super::{reaches, BoxStream, KeyItem, OrderedKeyStream, Step};
 use crate::error::ExecError;
 
+/// The keys one composite child may buffer in one page, over all the
+/// shards it is read in.
+#[derive(Debug)]
+pub struct SortQuota {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl SortQuota {
+    pub fn new(limit: usize) -> Arc<SortQuota> {
+        Arc::new(SortQuota {
+            limit,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Takes room for one key; false when the quota is used up.
+    fn take(&self) -> bool {
+        self.used.fetch_add(1, AtomicOrdering::Relaxed) < self.limit
+    }
+}
+
 /// A child collected and sorted by primary key.
 pub struct SortedBuffer {
     /// Streams of whole `RawIndexKey`s (one per shard), read in any order.
     sources: Vec<BoxStream>,
     index: String,
     direction: Direction,
-    limit: usize,
+    quota: Arc<SortQuota>,
     meter: Arc<Meter>,
     /// The encoded primary keys, sorted into `direction`.
     items: Vec<KeyItem>,
@@ -42,19 +66,19 @@ impl std::fmt::Debug for SortedBuffer {
 
 impl SortedBuffer {
     /// Sorts the entries of `sources` (index `index`) by primary key, in
-    /// `direction`, holding at most `limit` keys.
+    /// `direction`, holding no more keys than `quota` has room for.
     pub fn new(
         sources: Vec<BoxStream>,
         index: &str,
         direction: Direction,
-        limit: usize,
+        quota: Arc<SortQuota>,
         meter: Arc<Meter>,
     ) -> SortedBuffer {
         SortedBuffer {
             sources,
             index: index.to_owned(),
             direction,
-            limit,
+            quota,
             meter,
             items: Vec::new(),
             next: 0,
@@ -80,10 +104,10 @@ impl SortedBuffer {
                         continue;
                     }
                 }
-                if self.items.len() == self.limit {
+                if !self.quota.take() {
                     return Err(ExecError::SortBufferExceeded {
                         index: self.index.clone(),
-                        limit: self.limit,
+                        limit: self.quota.limit,
                     });
                 }
                 self.items.push(KeyItem { key, row: item.row });
@@ -136,5 +160,10 @@ impl OrderedKeyStream for SortedBuffer {
         self.next +=
             rest.partition_point(|item| !reaches(self.direction, &item.key, target, inclusive));
         Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        self.items.len().saturating_sub(self.next)
+            + self.sources.iter().map(|s| s.buffered()).sum::<usize>()
     }
 }

@@ -43,6 +43,10 @@ impl OrderedKeyStream for Union {
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
         self.merge.seek(target, inclusive)
     }
+
+    fn buffered(&self) -> usize {
+        self.merge.buffered()
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //! order key over a `BTreeMap` of the rows).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod matrix;
+pub mod spread;
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
