@@ -1,0 +1,105 @@
+//! Primary-key gets: with plans built beforehand (keyset's prepared
+//! statement), and through SQL text parsed on every call on both sides.
+
+use keyset::{col, Query};
+
+use super::{Env, TABLE};
+use crate::error::Result;
+use crate::keyset_side::{self, Shape};
+use crate::raw_side::materialize;
+use crate::report::{Measurement, Unit};
+use crate::sqlite_side::{self, SELECT_COLUMNS};
+use crate::timing::Sides;
+
+/// Distinct keys the gets cycle through.
+const KEYS: usize = 1_024;
+
+fn random_ids(env: &Env) -> Vec<i64> {
+    let mut rng = env.rng(1);
+    (0..KEYS)
+        .map(|_| 1 + rng.below(env.config.rows as u64) as i64)
+        .collect()
+}
+
+/// Gets of random rows by primary key, plan (or statement) prepared.
+pub fn pk_get(env: &Env) -> Result<Vec<Measurement>> {
+    let name = "pk get (prepared)";
+    let ids = random_ids(env);
+    let plans = ids
+        .iter()
+        .map(|&id| {
+            let query = Query::table(TABLE).filter(col("id").eq(id));
+            keyset_side::plan(&env.db, name, &query, Shape::ByKeys)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = ?1");
+    env.explain(name, &plans[0], &sql.replace("?1", &ids[0].to_string()))?;
+    let mut stmt = env.sqlite.prepare(&sql)?;
+    let raw = env.raw()?;
+    let data = raw.data()?;
+    let db = &env.db;
+    let at = |i: u64| i as usize % KEYS;
+    let mut sides = Sides {
+        keyset: Box::new(|i, sink| {
+            keyset_side::page_into(db, &plans[at(i)], None, sink)?;
+            Ok(())
+        }),
+        sqlite: Box::new(|i, sink| {
+            sqlite_side::rows_into(&mut stmt, [ids[at(i)]], sink)?;
+            Ok(())
+        }),
+        raw: Some(Box::new(|i, sink| {
+            if let Some(row) = data.get(raw.data_key(ids[at(i)]).as_bytes()) {
+                sink.push(materialize(&row));
+            }
+            Ok(())
+        })),
+    };
+    let note = "raw: one map get".to_owned();
+    Ok(vec![env.measure(
+        name,
+        Unit::US_PER_GET,
+        &mut sides,
+        8,
+        note,
+    )?])
+}
+
+/// Gets by primary key through SQL text: keyset parses and plans every
+/// call, SQLite prepares every call (no statement cache).
+pub fn pk_get_sql(env: &Env) -> Result<Vec<Measurement>> {
+    let name = "pk get (SQL text each call)";
+    let ids = random_ids(env);
+    let db = &env.db;
+    let conn = &env.sqlite;
+    let at = |i: u64| i as usize % KEYS;
+    let mut sides = Sides {
+        keyset: Box::new(|i, sink| {
+            let sql = format!("SELECT * FROM {TABLE} WHERE id = {}", ids[at(i)]);
+            let page = db.query(&sql, None)?;
+            sink.page_cost(page.stats().keys_examined, page.stats().peak_buffered);
+            for row in page.into_rows() {
+                sink.push(row.into_values());
+            }
+            Ok(())
+        }),
+        sqlite: Box::new(|i, sink| {
+            let sql = format!(
+                "SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = {}",
+                ids[at(i)]
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            sqlite_side::rows_into(&mut stmt, [], sink)?;
+            Ok(())
+        }),
+        raw: None,
+    };
+    let note = "parse + plan + run".to_owned();
+    Ok(vec![env.measure(
+        name,
+        Unit::US_PER_GET,
+        &mut sides,
+        8,
+        note,
+    )?])
+}
