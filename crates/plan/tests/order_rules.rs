@@ -220,19 +220,3 @@ fn validation_errors_name_what_is_wrong() {
     );
     assert!(plan(&users().limit(MAX_LIMIT), &catalog).is_ok());
 }
-
-#[test]
-fn an_offset_keeps_the_ordered_merge_even_when_unordered_is_asked_for() {
-    // OFFSET counts rows in the result's order; an unordered merge has none.
-    check(
-        users()
-            .filter(col("age").eq(5))
-            .merge(MergeMode::UnorderedStreaming)
-            .offset(3),
-        "\
-Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
-  IndexRange by_age  prefix=(5)  order: id
-  order key: id ASC
-  residual filter: age = 5",
-    );
-}

@@ -70,15 +70,7 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         Ok(constraints) if access != AccessPath::Empty => route(&table, constraints),
         _ => ShardSet::All,
     };
-    // OFFSET counts rows in the result's order; an unordered merge has none,
-    // so it would skip whichever rows happen to arrive first. A query with an
-    // offset keeps the ordered merge (as top-k plans do), and EXPLAIN says so.
-    let merge = if query.offset > 0 && query.merge == MergeMode::UnorderedStreaming {
-        MergeMode::OrderedStreaming
-    } else {
-        query.merge
-    };
-    let cursor_kind = cursor_kind(&table, &access, strategy, merge, &shards);
+    let cursor_kind = cursor_kind(&table, &access, strategy, query.merge, &shards);
 
     let mut plan = Plan {
         table,
@@ -90,7 +82,7 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         limit: query.limit,
         offset: query.offset,
         budget: query.budget,
-        merge,
+        merge: query.merge,
         shards,
         cursor_kind,
         signature: PlanSignature([0; 16]),
