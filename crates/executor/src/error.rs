@@ -48,9 +48,11 @@ pub enum ExecError {
          use merge = 'ordered', which needs no threads"
     )]
     WorkerSpawn { shard: usize, reason: String },
-    /// The deadline passed or the query was cancelled during a phase that
-    /// cannot be cut short without changing the result (a top-k pass, or the
-    /// skipping of OFFSET rows on a first page): no partial page exists.
+    /// The deadline passed or the query was cancelled during the one phase
+    /// that cannot be cut short without changing the result, the drain of
+    /// an eager shard merge: no partial page exists. (Every other phase,
+    /// a top-k pass and the skipping of OFFSET rows included, stops with a
+    /// page and a cursor that resumes it.)
     #[error(
         "{} while {phase}, which cannot be cut short without changing the result: \
          run the page again{}",
@@ -62,7 +64,8 @@ pub enum ExecError {
         phase: &'static str,
     },
     /// The cursor for the next or previous page would exceed the token size
-    /// limit (its anchor holds long ORDER BY values).
+    /// limit (its anchor holds long ORDER BY values; for a top-k pass a
+    /// budget cut, its anchor row, stop key and one carried row together).
     #[error(
         "the cursor for the adjacent page would be {len} characters long, over the limit of \
          {max}: the ORDER BY values of the row it anchors on are too long to carry in a cursor"

@@ -1,7 +1,7 @@
 //! keyset-executor: runs a [`keyset_plan::Plan`] one page at a time.
 //!
 //! `stream/` yields keys in strict order and never decides what a page is;
-//! `page/` and `topk` apply the phase order of DESIGN.md section 5, budgets
+//! `page/` and `topk/` apply the phase order of DESIGN.md section 5, budgets
 //! and `next`/`prev` cursors; `cursor/` owns the token and its validation.
 //! Nothing here writes to the store or plans a query.
 
@@ -16,7 +16,7 @@ mod topk;
 pub use context::{CancelToken, ExecContext, ExecOptions};
 pub use cursor::{
     open_cursor, Anchor, Cursor, CursorError, CursorKeys, CursorState, MacKey, ShardPosition,
-    MAX_CURSOR_BYTES,
+    SortedPass, SortedRow, MAX_CURSOR_BYTES,
 };
 pub use error::ExecError;
 pub use observer::{CountingObserver, MergeObserver, ShardFinish};

@@ -9,9 +9,12 @@ mod common;
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
+use common::spread::{id_set, with_merge};
 use common::*;
-use keyset_executor::{execute_page, CancelToken, CursorError, ExecError, ExecOptions, StopReason};
-use keyset_plan::{col, AccessPath, SortDirection};
+use keyset_executor::{
+    execute_page, Anchor, CancelToken, CursorError, ExecError, ExecOptions, StopReason,
+};
+use keyset_plan::{col, AccessPath, MergeMode, SortDirection};
 use keyset_store::{Direction, IndexSpec};
 
 fn fixture(shards: u32) -> Fixture {
@@ -156,34 +159,104 @@ fn a_cancelled_page_stops_with_a_cursor_that_resumes() {
 }
 
 #[test]
-fn phases_that_cannot_be_cut_report_an_interruption() {
+fn a_cancelled_offset_skip_and_top_k_pass_stop_with_cursors_that_resume() {
     let mut fx = fixture(1);
     let cancel = CancelToken::new();
     cancel.cancel();
-    fx.ctx.cancel = Some(cancel);
     let mut topk = fx.topk_plan(AccessPath::FullScan, &[(B, SortDirection::Desc)], None);
     topk.limit = Some(3);
-    let err = execute_page(&fx.store.read(), &topk, None, &fx.ctx).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ExecError::Interrupted {
-                reason: StopReason::Cancelled,
-                ..
-            }
-        ),
-        "{err}"
-    );
     let mut offset = fx.stream_plan(AccessPath::FullScan, Direction::Asc, None);
     offset.offset = 5;
     offset.limit = Some(3);
-    let err = execute_page(&fx.store.read(), &offset, None, &fx.ctx).unwrap_err();
-    assert!(matches!(err, ExecError::Interrupted { .. }), "{err}");
-    assert!(err.to_string().contains("OFFSET"), "{err}");
+    for plan in [topk, offset] {
+        fx.ctx.cancel = Some(cancel.clone());
+        let stopped = fx.page(&plan, None);
+        assert_eq!(stopped.stop, StopReason::Cancelled);
+        assert!(stopped.rows.is_empty(), "no row is known yet");
+        assert!(stopped.next.is_some());
+        fx.ctx.cancel = None;
+        let mut pages = vec![stopped.clone()];
+        pages.extend(traverse_from(&fx, &plan, stopped.next.clone()));
+        assert_eq!(concat(&pages), fx.expected(&plan));
+    }
 }
 
 #[test]
-fn top_k_passes_are_not_cut_by_scan_or_byte_budgets() {
+fn budgets_stop_offset_skipping_and_the_cursor_carries_the_rest_of_the_offset() {
+    for shards in [1, 3] {
+        let fx = fixture(shards);
+        for direction in [Direction::Asc, Direction::Desc] {
+            for access in [AccessPath::FullScan, fx.eq("by_a", 2), composite(&fx)] {
+                for (max, late) in [(Some(2), false), (None, true)] {
+                    let mut plan = fx.stream_plan(access.clone(), direction, Some(col("b").ne(0)));
+                    plan.offset = 7;
+                    plan.limit = Some(4);
+                    plan.budget.max_examined = max;
+                    if late {
+                        plan.budget.deadline = Some(Instant::now() - Duration::from_secs(1));
+                    }
+                    let label = format!("{shards} shards {direction:?} {access:?} {max:?}");
+                    let pages = traverse_with_progress(&fx, &plan);
+                    assert_eq!(concat(&pages), fx.expected(&plan), "{label}");
+                    let first = pages[0].next.as_ref().unwrap();
+                    assert!(
+                        matches!(
+                            anchor_of(&fx, &plan, first),
+                            Anchor::KeySkip { offset_left, .. } if (1..=7).contains(&offset_left)
+                        ),
+                        "{label}: the first page stopped while skipping"
+                    );
+                    assert!(pages[0].rows.is_empty() && pages[0].prev.is_none());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unordered_merge_stopped_while_skipping_carries_the_rest_of_the_offset() {
+    let fx = fixture(3);
+    let mut plan = with_merge(
+        &fx.stream_plan(AccessPath::FullScan, Direction::Asc, None),
+        MergeMode::UnorderedStreaming,
+    );
+    plan.offset = 10;
+    plan.limit = Some(7);
+    plan.budget.max_examined = Some(3);
+    let pages = traverse_from(&fx, &plan, None);
+    let first = pages[0].next.as_ref().unwrap();
+    assert!(matches!(
+        anchor_of(&fx, &plan, first),
+        Anchor::FrontierSkip { offset_left, .. } if offset_left < 10
+    ));
+    let rows = id_set(&pages);
+    let mut unique = rows.clone();
+    unique.dedup();
+    assert_eq!(unique, rows, "no row twice");
+    assert_eq!(rows.len(), 60 - 10, "the offset applied once");
+
+    // Cancelled before it starts, the page skips nothing and keeps all of
+    // the offset to skip.
+    let token = CancelToken::new();
+    token.cancel();
+    let ctx = fx.ctx.clone().with_cancel(token);
+    let page = execute_page(&fx.store.read(), &plan, None, &ctx).unwrap();
+    assert_eq!(page.stop, StopReason::Cancelled);
+    assert!(matches!(
+        anchor_of(&fx, &plan, page.next.as_ref().unwrap()),
+        Anchor::FrontierSkip {
+            offset_left: 10,
+            ..
+        }
+    ));
+    assert_eq!(
+        id_set(&traverse_from(&fx, &plan, page.next.clone())).len(),
+        50
+    );
+}
+
+#[test]
+fn top_k_passes_cut_by_scan_or_byte_budgets_still_add_up() {
     let fx = fixture(2);
     let mut plan = fx.topk_plan(fx.eq("by_a", 3), &[(C, SortDirection::Desc)], None);
     plan.limit = Some(4);
@@ -191,7 +264,10 @@ fn top_k_passes_are_not_cut_by_scan_or_byte_budgets() {
     plan.budget.max_bytes = Some(1);
     let pages = fx.traverse(&plan);
     assert_eq!(concat(&pages), fx.expected(&plan));
-    assert!(pages.iter().all(|p| !p.stop.is_budget()));
+    assert!(pages.iter().any(|p| p.stop.is_budget()));
+    for page in &pages {
+        assert!(page.rows.is_empty() || page.rows.len() == 4 || page.next.is_none());
+    }
 }
 
 #[test]

@@ -10,8 +10,10 @@ mod common;
 use std::ops::Bound;
 
 use common::*;
-use keyset_executor::{Anchor, Page};
-use keyset_plan::{col, AccessPath, Expr, OrderStrategy, Plan, SortDirection};
+use std::time::{Duration, Instant};
+
+use keyset_executor::{Page, StopReason};
+use keyset_plan::{col, AccessPath, Expr, Plan, SortDirection};
 use keyset_store::{Direction, Value};
 use proptest::prelude::*;
 
@@ -86,7 +88,7 @@ fn shape() -> impl Strategy<Value = Shape> {
     })
 }
 
-fn ordering() -> impl Strategy<Value = Ordering> {
+fn topk_terms() -> impl Strategy<Value = Vec<(usize, SortDirection)>> {
     let term = (prop::sample::select(vec![A, B, C]), prop::bool::ANY).prop_map(|(c, desc)| {
         (
             c,
@@ -97,10 +99,14 @@ fn ordering() -> impl Strategy<Value = Ordering> {
             },
         )
     });
+    prop::collection::vec(term, 1..3)
+}
+
+fn ordering() -> impl Strategy<Value = Ordering> {
     prop_oneof![
         2 => Just(Ordering::Stream(Direction::Asc)),
         2 => Just(Ordering::Stream(Direction::Desc)),
-        2 => prop::collection::vec(term, 1..3).prop_map(Ordering::TopK),
+        2 => topk_terms().prop_map(Ordering::TopK),
     ]
 }
 
@@ -239,20 +245,12 @@ proptest! {
         plan.budget.max_examined = Some(max_examined);
         plan.budget.max_bytes = max_bytes;
         let expected = fx.expected(&plan);
-        let pages = fx.traverse(&plan);
+        // Every page returns rows or resumes strictly further (anchor keys
+        // advance; a top-k pass scans further or starts after a later row).
+        let pages = traverse_with_progress(&fx, &plan);
         prop_assert_eq!(concat(&pages), expected.clone());
-        if let OrderStrategy::Stream(direction) = plan.strategy {
-            let anchors: Vec<Vec<u8>> = pages
-                .iter()
-                .filter_map(|p| p.next.as_ref())
-                .map(|c| match anchor_of(&fx, &plan, c) {
-                    Anchor::Key(k) => k.to_vec(),
-                    other => panic!("a key anchor, not {other:?}"),
-                })
-                .collect();
-            for pair in anchors.windows(2) {
-                prop_assert!(direction.precedes(&pair[0], &pair[1]), "anchors advance strictly");
-            }
+        for page in &pages {
+            prop_assert!(page.rows.len() <= case.limit);
         }
         // Backward from the last page with rows covers everything before it.
         if case.offset == 0 {
@@ -261,6 +259,61 @@ proptest! {
                 let first = ids(&pages[last].rows)[0];
                 let at = expected.iter().position(|id| *id == first).unwrap();
                 prop_assert_eq!(before, expected[..at].to_vec());
+            }
+        }
+    }
+
+    #[test]
+    fn top_k_budgets_never_change_the_result_and_every_page_makes_progress(
+        mut case in case(),
+        more_rows in prop::collection::vec((small_value(), small_value(), small_value()), 0..120),
+        terms in topk_terms(),
+        max_examined in prop::option::of(1u64..40),
+        max_bytes in prop::option::of(1u64..300),
+        late in prop::bool::weighted(0.2),
+    ) {
+        // Tables larger than the rows a pass keeps beyond its page, so
+        // that passes cut by budgets follow each other.
+        case.rows.extend(more_rows);
+        case.ordering = Ordering::TopK(terms);
+        let (fx, mut plan) = setup(&case);
+        plan.budget.max_examined = max_examined;
+        plan.budget.max_bytes = max_bytes;
+        if late {
+            // Every page takes one step of its pass, then stops.
+            plan.budget.deadline = Some(Instant::now() - Duration::from_secs(1));
+        }
+        let expected = fx.expected(&plan);
+        let pages = traverse_with_progress(&fx, &plan);
+        prop_assert_eq!(concat(&pages), expected.clone());
+        let with_rows: Vec<&Page> = pages.iter().filter(|p| !p.rows.is_empty()).collect();
+        for (i, page) in with_rows.iter().enumerate() {
+            // The tokens of these small rows carry every row a pass needs,
+            // so a page with rows is full, but for the last one.
+            if i + 1 < with_rows.len() {
+                prop_assert_eq!(page.rows.len(), case.limit);
+                prop_assert_eq!(page.stop, StopReason::Limit);
+            }
+        }
+        if case.offset == 0 && with_rows.len() > 1 {
+            // `prev` from a page with rows, followed through the pages a
+            // budget cuts, gives exactly the page with rows before it
+            // (checked at the start, the middle and the end).
+            let pairs = with_rows.len() - 1;
+            for i in [0, pairs / 2, pairs - 1] {
+                let mut cursor = with_rows[i + 1].prev.clone();
+                let mut steps = 0;
+                let back = loop {
+                    let page = fx.page(&plan, cursor.as_ref());
+                    if !page.rows.is_empty() {
+                        break page;
+                    }
+                    prop_assert!(page.stop.is_budget());
+                    cursor = page.prev.clone();
+                    steps += 1;
+                    prop_assert!(steps < 100_000, "a backward pass that does not end");
+                };
+                prop_assert_eq!(ids(&back.rows), ids(&with_rows[i].rows));
             }
         }
     }

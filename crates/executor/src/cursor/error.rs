@@ -101,6 +101,23 @@ pub enum CursorError {
     /// The anchor lies outside the query's range (prefix, lower, upper).
     #[error("the cursor's position lies outside the range this query reads")]
     AnchorOutOfBounds,
+    /// A state a budget leaves in a cursor (OFFSET rows still to skip, a
+    /// top-k pass cut short) that no page writes.
+    #[error("the cursor's resume state is inconsistent: {reason}")]
+    InconsistentState { reason: String },
+    /// A row a top-k pass carries does not come after the row the pass
+    /// resumes from, in the query's order.
+    #[error(
+        "the cursor's top-k pass carries a row (number {row}) that does not come after the row \
+         the pass resumes from"
+    )]
+    PassRowNotAfterAnchor { row: usize },
+    /// The rows a top-k pass carries are not strictly in the query's order.
+    #[error(
+        "the cursor's top-k pass carries its rows out of order (row {row} does not come after \
+         the row before it)"
+    )]
+    PassRowsOutOfOrder { row: usize },
 }
 
 fn direction_name(direction: Direction) -> &'static str {

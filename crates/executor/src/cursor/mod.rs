@@ -6,6 +6,8 @@
 //! a page starts (the page materializer turns a validated anchor into bounds).
 
 mod error;
+mod pass;
+mod pass_checks;
 mod token;
 mod validate;
 
@@ -16,6 +18,8 @@ use keyset_plan::{CursorKind, PlanSignature};
 use keyset_store::{Direction, Value};
 
 pub use error::CursorError;
+pub(crate) use pass::fit_pass;
+pub use pass::{SortedPass, SortedRow};
 pub use token::Cursor;
 pub use validate::{open_cursor, plan_direction};
 
@@ -81,6 +85,21 @@ pub enum Anchor {
     /// `ShardFrontier` kind: one entry per shard the plan touches, in shard
     /// order.
     Frontier(Vec<ShardPosition>),
+    /// `IndexRange` or `DataKey` kind: a first page that a budget stopped
+    /// while it skipped OFFSET rows. Resume strictly after `key` (like
+    /// [`Anchor::Key`]) and skip `offset_left` (at least 1) more rows.
+    KeySkip { key: Bytes, offset_left: u64 },
+    /// `ShardFrontier` kind: a first page that a budget stopped while it
+    /// skipped OFFSET rows. Resume every shard from its position (like
+    /// [`Anchor::Frontier`]) and skip `offset_left` (at least 1) more rows.
+    FrontierSkip {
+        positions: Vec<ShardPosition>,
+        offset_left: u64,
+    },
+    /// `Sorted` kind: the progress of a top-k pass that a budget, the
+    /// deadline or a cancellation spread over several pages (see
+    /// [`SortedPass`]).
+    SortedPass(Box<SortedPass>),
 }
 
 /// Everything a cursor token carries, in the clear (the token is signed, not

@@ -12,8 +12,9 @@ use bytes::Bytes;
 use keyset_plan::CursorKind;
 use keyset_store::bin::{read_varint, write_varint, Reader};
 use keyset_store::codec::{decode_component, encode_component, CodecError};
-use keyset_store::{Direction, MAX_KEY_BYTES};
+use keyset_store::{Direction, Value, MAX_KEY_BYTES};
 
+use super::pass::{decode_pass, encode_pass};
 use super::{
     Anchor, CursorError, CursorState, MacKey, ShardPosition, CURSOR_VERSION, MAX_CURSOR_BYTES,
 };
@@ -25,8 +26,16 @@ pub(super) const MAC_LEN: usize = 16;
 /// Bytes before the anchor: magic, version, kind, direction, flags,
 /// signature (16), database id (8).
 pub(super) const HEADER_LEN: usize = 2 + 1 + 1 + 1 + 1 + 16 + 8;
-/// The only flag bit in use: a backward (`prev`) cursor.
+/// Flag bit 0: a backward (`prev`) cursor.
 pub(super) const FLAG_BACKWARD: u8 = 0b0000_0001;
+/// Flag bit 1: the anchor is a top-k pass cut short
+/// (`Anchor::SortedPass`; `Sorted` kind only).
+pub(super) const FLAG_PASS: u8 = 0b0000_0010;
+/// Flag bit 2: the anchor is followed by the OFFSET rows still to skip
+/// (`Anchor::KeySkip`, `Anchor::FrontierSkip`).
+pub(super) const FLAG_SKIP: u8 = 0b0000_0100;
+/// Every flag bit a token may set.
+pub(super) const KNOWN_FLAGS: u8 = FLAG_BACKWARD | FLAG_PASS | FLAG_SKIP;
 
 const FRONTIER_NOT_STARTED: u8 = 0;
 const FRONTIER_AFTER: u8 = 1;
@@ -149,7 +158,8 @@ pub(super) fn seal(state: &CursorState, key: &MacKey) -> Cursor {
     out.push(CURSOR_VERSION);
     out.push(state.kind.code());
     out.push(direction_code(state.direction));
-    out.push(if state.backward { FLAG_BACKWARD } else { 0 });
+    let backward = if state.backward { FLAG_BACKWARD } else { 0 };
+    out.push(backward | anchor_flags(&state.anchor));
     out.extend_from_slice(&state.signature.0);
     out.extend_from_slice(&state.database);
     encode_anchor(&state.anchor, &mut out);
@@ -194,9 +204,30 @@ fn macs_equal(expected: &[u8; MAC_LEN], found: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// The flag bits that say which shape an anchor has.
+pub(super) fn anchor_flags(anchor: &Anchor) -> u8 {
+    match anchor {
+        Anchor::Key(_) | Anchor::Sorted { .. } | Anchor::Frontier(_) => 0,
+        Anchor::KeySkip { .. } | Anchor::FrontierSkip { .. } => FLAG_SKIP,
+        Anchor::SortedPass(_) => FLAG_PASS,
+    }
+}
+
 fn encode_anchor(anchor: &Anchor, out: &mut Vec<u8>) {
     match anchor {
         Anchor::Key(key) => write_key(key, out),
+        Anchor::KeySkip { key, offset_left } => {
+            write_key(key, out);
+            write_varint(*offset_left, out);
+        }
+        Anchor::FrontierSkip {
+            positions,
+            offset_left,
+        } => {
+            encode_frontier(positions, out);
+            write_varint(*offset_left, out);
+        }
+        Anchor::SortedPass(pass) => encode_pass(pass, out),
         Anchor::Sorted { values, key } => {
             write_varint(values.len() as u64, out);
             for value in values {
@@ -204,61 +235,76 @@ fn encode_anchor(anchor: &Anchor, out: &mut Vec<u8>) {
             }
             write_key(key, out);
         }
-        Anchor::Frontier(positions) => {
-            write_varint(positions.len() as u64, out);
-            for position in positions {
-                match position {
-                    ShardPosition::NotStarted => out.push(FRONTIER_NOT_STARTED),
-                    ShardPosition::After(key) => {
-                        out.push(FRONTIER_AFTER);
-                        write_key(key, out);
-                    }
-                    ShardPosition::Finished => out.push(FRONTIER_FINISHED),
-                }
+        Anchor::Frontier(positions) => encode_frontier(positions, out),
+    }
+}
+
+fn encode_frontier(positions: &[ShardPosition], out: &mut Vec<u8>) {
+    write_varint(positions.len() as u64, out);
+    for position in positions {
+        match position {
+            ShardPosition::NotStarted => out.push(FRONTIER_NOT_STARTED),
+            ShardPosition::After(key) => {
+                out.push(FRONTIER_AFTER);
+                write_key(key, out);
             }
+            ShardPosition::Finished => out.push(FRONTIER_FINISHED),
         }
     }
 }
 
-fn write_key(key: &[u8], out: &mut Vec<u8>) {
+pub(super) fn write_key(key: &[u8], out: &mut Vec<u8>) {
     write_varint(key.len() as u64, out);
     out.extend_from_slice(key);
 }
 
-/// Decodes the anchor's structure for a cursor of `kind`. Whether its keys
-/// and values belong to the query is checked by the caller.
-pub(super) fn decode_anchor(kind: CursorKind, bytes: &[u8]) -> Result<Anchor, CursorError> {
+/// Decodes the anchor's structure for a cursor of `kind` whose flags are
+/// `flags`. Whether its keys and values belong to the query is checked by
+/// the caller.
+pub(super) fn decode_anchor(
+    kind: CursorKind,
+    flags: u8,
+    bytes: &[u8],
+) -> Result<Anchor, CursorError> {
     let mut reader = Reader::new(bytes);
-    let anchor = match kind {
-        CursorKind::IndexRange | CursorKind::DataKey => Anchor::Key(read_key(&mut reader)?),
-        CursorKind::Sorted => {
+    let pass = flags & FLAG_PASS != 0;
+    let skip = flags & FLAG_SKIP != 0;
+    let anchor = match (kind, pass, skip) {
+        (CursorKind::IndexRange | CursorKind::DataKey, false, false) => {
+            Anchor::Key(read_key(&mut reader)?)
+        }
+        (CursorKind::IndexRange | CursorKind::DataKey, false, true) => {
+            let key = read_key(&mut reader)?;
+            let offset_left = read_varint(&mut reader).map_err(malformed)?;
+            Anchor::KeySkip { key, offset_left }
+        }
+        (CursorKind::Sorted, false, false) => {
             let count = read_count(&mut reader, "ORDER BY values")?;
-            let mut values = Vec::with_capacity(count);
-            for _ in 0..count {
-                let mut pos = reader.position();
-                let value = decode_component(bytes, &mut pos).map_err(malformed)?;
-                reader.take(pos - reader.position()).map_err(malformed)?;
-                values.push(value);
-            }
+            let values = read_values(&mut reader, bytes, count)?;
             let key = read_key(&mut reader)?;
             Anchor::Sorted { values, key }
         }
-        CursorKind::ShardFrontier => {
-            let count = read_count(&mut reader, "shard positions")?;
-            let mut positions = Vec::with_capacity(count);
-            for _ in 0..count {
-                positions.push(match reader.byte().map_err(malformed)? {
-                    FRONTIER_NOT_STARTED => ShardPosition::NotStarted,
-                    FRONTIER_AFTER => ShardPosition::After(read_key(&mut reader)?),
-                    FRONTIER_FINISHED => ShardPosition::Finished,
-                    tag => {
-                        return Err(CursorError::AnchorMalformed {
-                            reason: format!("unknown shard position tag {tag}"),
-                        })
-                    }
-                });
+        (CursorKind::Sorted, true, false) => {
+            Anchor::SortedPass(Box::new(decode_pass(&mut reader, bytes)?))
+        }
+        (CursorKind::ShardFrontier, false, false) => {
+            Anchor::Frontier(decode_frontier(&mut reader)?)
+        }
+        (CursorKind::ShardFrontier, false, true) => {
+            let positions = decode_frontier(&mut reader)?;
+            let offset_left = read_varint(&mut reader).map_err(malformed)?;
+            Anchor::FrontierSkip {
+                positions,
+                offset_left,
             }
-            Anchor::Frontier(positions)
+        }
+        _ => {
+            return Err(CursorError::Malformed {
+                reason: format!(
+                    "flag bits {flags:#010b} do not apply to a cursor of kind {}",
+                    kind.name()
+                ),
+            })
         }
     };
     if !reader.is_empty() {
@@ -269,7 +315,41 @@ pub(super) fn decode_anchor(kind: CursorKind, bytes: &[u8]) -> Result<Anchor, Cu
     Ok(anchor)
 }
 
-fn read_key(reader: &mut Reader<'_>) -> Result<Bytes, CursorError> {
+fn decode_frontier(reader: &mut Reader<'_>) -> Result<Vec<ShardPosition>, CursorError> {
+    let count = read_count(reader, "shard positions")?;
+    let mut positions = Vec::with_capacity(count);
+    for _ in 0..count {
+        positions.push(match reader.byte().map_err(malformed)? {
+            FRONTIER_NOT_STARTED => ShardPosition::NotStarted,
+            FRONTIER_AFTER => ShardPosition::After(read_key(reader)?),
+            FRONTIER_FINISHED => ShardPosition::Finished,
+            tag => {
+                return Err(CursorError::AnchorMalformed {
+                    reason: format!("unknown shard position tag {tag}"),
+                })
+            }
+        });
+    }
+    Ok(positions)
+}
+
+/// Reads `count` values in the key codec's encoding.
+pub(super) fn read_values(
+    reader: &mut Reader<'_>,
+    bytes: &[u8],
+    count: usize,
+) -> Result<Vec<Value>, CursorError> {
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut pos = reader.position();
+        let value = decode_component(bytes, &mut pos).map_err(malformed)?;
+        reader.take(pos - reader.position()).map_err(malformed)?;
+        values.push(value);
+    }
+    Ok(values)
+}
+
+pub(super) fn read_key(reader: &mut Reader<'_>) -> Result<Bytes, CursorError> {
     let len = read_varint(reader).map_err(malformed)?;
     if len > MAX_KEY_BYTES as u64 {
         return Err(CursorError::AnchorMalformed {
@@ -282,7 +362,7 @@ fn read_key(reader: &mut Reader<'_>) -> Result<Bytes, CursorError> {
 
 /// Reads a count of items that take at least one byte each, so a forged
 /// count can never make us allocate more than the token's size.
-fn read_count(reader: &mut Reader<'_>, what: &str) -> Result<usize, CursorError> {
+pub(super) fn read_count(reader: &mut Reader<'_>, what: &str) -> Result<usize, CursorError> {
     let count = read_varint(reader).map_err(malformed)?;
     if count > reader.remaining() as u64 {
         return Err(CursorError::AnchorMalformed {
@@ -292,7 +372,7 @@ fn read_count(reader: &mut Reader<'_>, what: &str) -> Result<usize, CursorError>
     Ok(count as usize)
 }
 
-fn malformed(error: CodecError) -> CursorError {
+pub(super) fn malformed(error: CodecError) -> CursorError {
     CursorError::AnchorMalformed {
         reason: error.to_string(),
     }
@@ -303,16 +383,18 @@ mod tests {
     use keyset_store::Value;
 
     use super::*;
+    use crate::cursor::{SortedPass, SortedRow};
 
     fn round_trip(kind: CursorKind, anchor: Anchor) {
         let mut out = Vec::new();
         encode_anchor(&anchor, &mut out);
-        assert_eq!(decode_anchor(kind, &out).unwrap(), anchor);
+        let flags = anchor_flags(&anchor);
+        assert_eq!(decode_anchor(kind, flags, &out).unwrap(), anchor);
         // Every strict prefix is refused, never a panic.
         for cut in 0..out.len() {
             assert!(
                 matches!(
-                    decode_anchor(kind, &out[..cut]),
+                    decode_anchor(kind, flags, &out[..cut]),
                     Err(CursorError::AnchorMalformed { .. })
                 ),
                 "prefix of {cut} bytes accepted"
@@ -320,7 +402,7 @@ mod tests {
         }
         out.push(0);
         assert!(matches!(
-            decode_anchor(kind, &out),
+            decode_anchor(kind, flags, &out),
             Err(CursorError::AnchorMalformed { .. })
         ));
     }
@@ -346,6 +428,51 @@ mod tests {
                 ShardPosition::NotStarted,
             ]),
         );
+        round_trip(
+            CursorKind::IndexRange,
+            Anchor::KeySkip {
+                key: Bytes::from_static(b"I\0\0\0\x07"),
+                offset_left: 300,
+            },
+        );
+        round_trip(
+            CursorKind::ShardFrontier,
+            Anchor::FrontierSkip {
+                positions: vec![ShardPosition::After(Bytes::from_static(b"k"))],
+                offset_left: 1,
+            },
+        );
+        round_trip(
+            CursorKind::Sorted,
+            Anchor::SortedPass(Box::new(SortedPass {
+                after: Some(SortedRow {
+                    values: vec![Value::Null, Value::Int(4)],
+                    key: Bytes::from_static(b"\0\0\0\x07\x04"),
+                }),
+                scan: Some(Bytes::from_static(b"\0\0\0\x07\x09")),
+                best: vec![SortedRow {
+                    values: vec![Value::Int(1), Value::Int(9)],
+                    key: Bytes::from_static(b"\0\0\0\x07\x09"),
+                }],
+                more: true,
+                offset_left: 0,
+            })),
+        );
+    }
+
+    #[test]
+    fn shape_flags_that_do_not_fit_the_kind_are_malformed() {
+        for (kind, flags) in [
+            (CursorKind::DataKey, FLAG_PASS),
+            (CursorKind::Sorted, FLAG_SKIP),
+            (CursorKind::ShardFrontier, FLAG_PASS),
+            (CursorKind::IndexRange, FLAG_PASS | FLAG_SKIP),
+        ] {
+            assert!(matches!(
+                decode_anchor(kind, flags, &[1, 0]),
+                Err(CursorError::Malformed { reason }) if reason.contains("flag")
+            ));
+        }
     }
 
     #[test]
@@ -358,13 +485,13 @@ mod tests {
             CursorKind::ShardFrontier,
         ] {
             assert!(matches!(
-                decode_anchor(kind, &huge),
+                decode_anchor(kind, 0, &huge),
                 Err(CursorError::AnchorMalformed { .. })
             ));
         }
         let frontier_with_bad_tag = [1u8, 9];
         assert!(matches!(
-            decode_anchor(CursorKind::ShardFrontier, &frontier_with_bad_tag),
+            decode_anchor(CursorKind::ShardFrontier, 0, &frontier_with_bad_tag),
             Err(CursorError::AnchorMalformed { reason }) if reason.contains("tag 9")
         ));
     }

@@ -13,13 +13,16 @@ use keyset_store::{
     ColumnType, Direction, IndexId, IndexKeyHeader, RawDataKey, RawIndexKey, TableDef, Value,
 };
 
-use super::token::{self, Envelope, FLAG_BACKWARD};
-use super::{Anchor, Cursor, CursorError, CursorKeys, CursorState, ShardPosition};
+use super::pass_checks::check_resume_state;
+use super::token::{self, Envelope, FLAG_BACKWARD, FLAG_PASS, FLAG_SKIP, KNOWN_FLAGS};
+use super::{Anchor, Cursor, CursorError, CursorKeys, CursorState, ShardPosition, SortedRow};
 
 /// Opens `cursor` for `plan` of the database `database`, running every
 /// check of DESIGN.md section 6 in its order: size and base64, magic and
-/// version, MAC, database id, plan signature, kind and direction, anchor
-/// identity, anchor bounds. The first failing check is the error.
+/// version, MAC, database id, plan signature, kind, direction and flags,
+/// anchor identity, anchor bounds, then the consistency of a resume state
+/// a budget left (OFFSET rows to skip, a top-k pass cut short). The first
+/// failing check is the error.
 pub fn open_cursor(
     cursor: &Cursor,
     keys: &CursorKeys,
@@ -35,10 +38,11 @@ pub fn open_cursor(
         return Err(CursorError::WrongQuery);
     }
     let (kind, direction, backward) = check_kind_and_direction(&envelope, plan)?;
-    let anchor = token::decode_anchor(kind, envelope.anchor)?;
+    let anchor = token::decode_anchor(kind, envelope.flags, envelope.anchor)?;
     let leaf = LeafKey::of(plan)?;
     check_identity(&anchor, plan, leaf)?;
     check_bounds(&anchor, plan, leaf)?;
+    check_resume_state(&anchor, plan, backward)?;
     Ok(CursorState {
         kind,
         direction,
@@ -81,11 +85,30 @@ fn check_kind_and_direction(
             found: direction,
         });
     }
-    if envelope.flags & !FLAG_BACKWARD != 0 {
+    let flags = envelope.flags;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(CursorError::Malformed {
+            reason: format!("unknown flag bits {:#010b}", flags & !KNOWN_FLAGS),
+        });
+    }
+    if flags & FLAG_PASS != 0 && kind != CursorKind::Sorted {
         return Err(CursorError::Malformed {
             reason: format!(
-                "unknown flag bits {:#010b}",
-                envelope.flags & !FLAG_BACKWARD
+                "flag bit 1 (a top-k pass in progress) is set on a cursor of kind {}",
+                kind.name()
+            ),
+        });
+    }
+    if flags & FLAG_SKIP != 0 && (kind == CursorKind::Sorted || flags & FLAG_BACKWARD != 0) {
+        return Err(CursorError::Malformed {
+            reason: format!(
+                "flag bit 2 (OFFSET rows to skip) is set on a {} cursor of kind {}",
+                if flags & FLAG_BACKWARD != 0 {
+                    "backward"
+                } else {
+                    "forward"
+                },
+                kind.name()
             ),
         });
     }
@@ -95,7 +118,7 @@ fn check_kind_and_direction(
 /// The key type of the plan's leaf: what `Anchor::Key` and each frontier
 /// position must be.
 #[derive(Clone, Copy, Debug)]
-enum LeafKey {
+pub(super) enum LeafKey {
     Index { index: IndexId, arity: usize },
     Data,
 }
@@ -129,28 +152,56 @@ impl LeafKey {
             arity: def.columns.len(),
         })
     }
+
+    /// The key type of the stream a top-k pass reads (its scan position):
+    /// index keys when the access path is an index range not in
+    /// primary-key order (read in index order, as
+    /// `crate::stream::build::KeySpace::of` decides), data keys otherwise.
+    fn of_pass(plan: &Plan) -> Result<LeafKey, CursorError> {
+        match &plan.access {
+            AccessPath::IndexRange { index, .. }
+                if !plan.access.yields_primary_key_order(&plan.table) =>
+            {
+                let def =
+                    plan.table
+                        .index_by_id(*index)
+                        .ok_or_else(|| CursorError::AnchorMalformed {
+                            reason: format!(
+                                "the query's index id {index} is not in table `{}`",
+                                plan.table.name
+                            ),
+                        })?;
+                Ok(LeafKey::Index {
+                    index: *index,
+                    arity: def.columns.len(),
+                })
+            }
+            _ => Ok(LeafKey::Data),
+        }
+    }
 }
 
 fn check_identity(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), CursorError> {
     let table = &plan.table;
     match anchor {
         Anchor::Key(key) => check_leaf_key(key, table, leaf),
-        Anchor::Sorted { values, key } => {
-            if values.len() != plan.order.len() {
-                return Err(CursorError::AnchorMalformed {
-                    reason: format!(
-                        "it holds {} ORDER BY values; the query orders by {} terms",
-                        values.len(),
-                        plan.order.len()
-                    ),
-                });
+        Anchor::KeySkip { key, .. } => check_leaf_key(key, table, leaf),
+        Anchor::Sorted { values, key } => check_sorted_row(values, key, plan),
+        Anchor::SortedPass(pass) => {
+            let rows = pass.after.iter().chain(&pass.best);
+            for SortedRow { values, key } in rows {
+                check_sorted_row(values, key, plan)?;
             }
-            for (value, term) in values.iter().zip(&plan.order) {
-                check_value(table, term.column, value)?;
+            match &pass.scan {
+                Some(scan) => check_leaf_key(scan, table, LeafKey::of_pass(plan)?),
+                None => Ok(()),
             }
-            check_data_key(key, table)
         }
-        Anchor::Frontier(positions) => {
+        Anchor::Frontier(positions)
+        | Anchor::FrontierSkip {
+            positions,
+            offset_left: _,
+        } => {
             let shards = plan.shards.resolve(table.shards as usize).len();
             if positions.len() != shards {
                 return Err(CursorError::AnchorMalformed {
@@ -168,6 +219,24 @@ fn check_identity(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Cur
             Ok(())
         }
     }
+}
+
+/// The ORDER BY values (one per term, each NULL or of its column's type)
+/// and data key of a row a top-k cursor names.
+fn check_sorted_row(values: &[Value], key: &[u8], plan: &Plan) -> Result<(), CursorError> {
+    if values.len() != plan.order.len() {
+        return Err(CursorError::AnchorMalformed {
+            reason: format!(
+                "it holds {} ORDER BY values; the query orders by {} terms",
+                values.len(),
+                plan.order.len()
+            ),
+        });
+    }
+    for (value, term) in values.iter().zip(&plan.order) {
+        check_value(&plan.table, term.column, value)?;
+    }
+    check_data_key(key, &plan.table)
 }
 
 fn check_leaf_key(key: &[u8], table: &TableDef, leaf: LeafKey) -> Result<(), CursorError> {
@@ -282,11 +351,27 @@ fn check_bounds(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Curso
         None => true,
     };
     let ok = match anchor {
-        Anchor::Key(key) => inside(key, leaf),
+        Anchor::Key(key) | Anchor::KeySkip { key, .. } => inside(key, leaf),
         // The row behind a sorted anchor was reached through the access
         // path, so its data key lies in a primary range the plan reads.
         Anchor::Sorted { key, .. } => inside(key, LeafKey::Data),
-        Anchor::Frontier(positions) => positions.iter().all(|position| match position {
+        // So do the rows a pass carries; its scan position lies in the
+        // range of the stream the pass reads.
+        Anchor::SortedPass(pass) => {
+            pass.after
+                .iter()
+                .chain(&pass.best)
+                .all(|row| inside(&row.key, LeafKey::Data))
+                && match &pass.scan {
+                    Some(scan) => inside(scan, LeafKey::of_pass(plan)?),
+                    None => true,
+                }
+        }
+        Anchor::Frontier(positions)
+        | Anchor::FrontierSkip {
+            positions,
+            offset_left: _,
+        } => positions.iter().all(|position| match position {
             ShardPosition::After(key) => inside(key, leaf),
             ShardPosition::NotStarted | ShardPosition::Finished => true,
         }),

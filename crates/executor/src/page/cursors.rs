@@ -63,36 +63,59 @@ impl<'a> Minter<'a> {
         })
     }
 
-    /// A cursor resuming strictly after the stream position `position`.
+    /// A cursor resuming strictly after the stream position `position`,
+    /// then skipping `offset_left` rows (a first page a budget stopped
+    /// while it skipped OFFSET rows; 0 for every other page).
     pub(crate) fn at_position(
         &self,
         backward: bool,
         position: &Bytes,
+        offset_left: usize,
     ) -> Result<Cursor, ExecError> {
         if self.plan.cursor_kind == CursorKind::ShardFrontier {
             return Err(ExecError::internal(
                 "an ordered page of a plan whose cursor is a shard frontier",
             ));
         }
-        self.seal(backward, Anchor::Key(self.anchor_key(position)))
+        let key = self.anchor_key(position);
+        let anchor = match offset_left {
+            0 => Anchor::Key(key),
+            left => Anchor::KeySkip {
+                key,
+                offset_left: left as u64,
+            },
+        };
+        self.seal(backward, anchor)
     }
 
     /// A forward shard-frontier cursor: one stream position (or
-    /// `NotStarted` / `Finished`) per shard the plan reads.
-    pub(crate) fn frontier(&self, positions: &[ShardPosition]) -> Result<Cursor, ExecError> {
-        let anchor = positions
+    /// `NotStarted` / `Finished`) per shard the plan reads, and the OFFSET
+    /// rows still to skip (0 but on a first page a budget stopped early).
+    pub(crate) fn frontier(
+        &self,
+        positions: &[ShardPosition],
+        offset_left: usize,
+    ) -> Result<Cursor, ExecError> {
+        let positions = positions
             .iter()
             .map(|p| match p {
                 ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
                 other => other.clone(),
             })
             .collect();
-        self.seal(false, Anchor::Frontier(anchor))
+        let anchor = match offset_left {
+            0 => Anchor::Frontier(positions),
+            left => Anchor::FrontierSkip {
+                positions,
+                offset_left: left as u64,
+            },
+        };
+        self.seal(false, anchor)
     }
 
     /// The anchor key of a stream position: index positions are raw index
     /// keys already; primary-key positions get the table id in front.
-    fn anchor_key(&self, position: &Bytes) -> Bytes {
+    pub(crate) fn anchor_key(&self, position: &Bytes) -> Bytes {
         match self.space {
             KeySpace::Index => position.clone(),
             KeySpace::PrimaryKey => {
@@ -105,29 +128,41 @@ impl<'a> Minter<'a> {
         }
     }
 
-    /// Where the page of a validated single-anchor cursor starts.
-    pub(crate) fn start(&self, state: &CursorState) -> Result<Start, ExecError> {
+    /// Where the page of a validated single-anchor cursor starts, and how
+    /// many OFFSET rows it still skips.
+    pub(crate) fn start(&self, state: &CursorState) -> Result<(Start, usize), ExecError> {
         match &state.anchor {
-            Anchor::Key(key) => Ok(Start::After(self.position(key)?)),
-            Anchor::Frontier(_) => Err(ExecError::internal(
+            Anchor::Key(key) => Ok((Start::After(self.position(key)?), 0)),
+            Anchor::KeySkip { key, offset_left } => {
+                Ok((Start::After(self.position(key)?), countable(*offset_left)?))
+            }
+            Anchor::Frontier(_) | Anchor::FrontierSkip { .. } => Err(ExecError::internal(
                 "a shard-frontier anchor reached an ordered page",
             )),
-            Anchor::Sorted { .. } => Err(ExecError::internal(
+            Anchor::Sorted { .. } | Anchor::SortedPass(_) => Err(ExecError::internal(
                 "a sorted (top-k) anchor reached a streaming page",
             )),
         }
     }
 
     /// The stream position of each shard of a validated frontier cursor,
-    /// in the order of the shards the plan reads.
+    /// in the order of the shards the plan reads, and the OFFSET rows it
+    /// still skips.
     pub(crate) fn frontier_start(
         &self,
         state: &CursorState,
-    ) -> Result<Vec<ShardPosition>, ExecError> {
-        let Anchor::Frontier(positions) = &state.anchor else {
-            return Err(ExecError::internal(
-                "a single-anchor cursor reached a shard-frontier page",
-            ));
+    ) -> Result<(Vec<ShardPosition>, usize), ExecError> {
+        let (positions, offset_left) = match &state.anchor {
+            Anchor::Frontier(positions) => (positions, 0),
+            Anchor::FrontierSkip {
+                positions,
+                offset_left,
+            } => (positions, countable(*offset_left)?),
+            _ => {
+                return Err(ExecError::internal(
+                    "a single-anchor cursor reached a shard-frontier page",
+                ))
+            }
         };
         if positions.len() != self.shard_count {
             return Err(ExecError::internal(format!(
@@ -136,7 +171,7 @@ impl<'a> Minter<'a> {
                 self.shard_count
             )));
         }
-        positions
+        let positions = positions
             .iter()
             .map(|p| {
                 Ok(match p {
@@ -144,11 +179,12 @@ impl<'a> Minter<'a> {
                     other => other.clone(),
                 })
             })
-            .collect()
+            .collect::<Result<_, ExecError>>()?;
+        Ok((positions, offset_left))
     }
 
     /// The stream position of an anchor key.
-    fn position(&self, key: &Bytes) -> Result<Bytes, ExecError> {
+    pub(crate) fn position(&self, key: &Bytes) -> Result<Bytes, ExecError> {
         match self.space {
             KeySpace::Index => Ok(key.clone()),
             KeySpace::PrimaryKey if key.len() >= DATA_HEADER_LEN => {
@@ -159,4 +195,11 @@ impl<'a> Minter<'a> {
             )),
         }
     }
+}
+
+/// OFFSET rows to skip from a validated cursor (which checked that they
+/// fit a `usize`).
+pub(crate) fn countable(offset_left: u64) -> Result<usize, ExecError> {
+    usize::try_from(offset_left)
+        .map_err(|_| ExecError::internal("a validated cursor skips more rows than a usize holds"))
 }

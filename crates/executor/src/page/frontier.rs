@@ -28,6 +28,8 @@ use crate::stream::Step;
 #[derive(Debug)]
 struct Run {
     rows: Vec<RowRef>,
+    /// OFFSET rows still to skip when a budget stopped the page.
+    skip_left: usize,
     stop: StopReason,
     stats: PageStats,
 }
@@ -96,8 +98,8 @@ pub(super) fn frontier_page(
         return Ok(Page::empty(plan, StopReason::Limit));
     }
     let shards = plan.shards.resolve(table.shards().len());
-    let start = match resume {
-        None => vec![ShardPosition::NotStarted; shards.len()],
+    let (start, offset) = match resume {
+        None => (vec![ShardPosition::NotStarted; shards.len()], plan.offset),
         Some(state) => minter.frontier_start(state)?,
     };
     let open: Vec<usize> = (0..start.len())
@@ -106,7 +108,6 @@ pub(super) fn frontier_page(
     if open.is_empty() {
         return Ok(Page::empty(plan, StopReason::Exhausted));
     }
-    let offset = if resume.is_none() { plan.offset } else { 0 };
     let wanted = plan
         .limit
         .map_or(usize::MAX, |l| offset.saturating_add(l).saturating_add(1));
@@ -149,7 +150,7 @@ pub(super) fn frontier_page(
     run.stats.peak_buffered = meter.peak_buffered();
     let next = match run.stop {
         StopReason::Exhausted => None,
-        _ => Some(minter.frontier(&frontier.now)?),
+        _ => Some(minter.frontier(&frontier.now, run.skip_left)?),
     };
     Ok(Page {
         rows: run.rows,
@@ -173,23 +174,22 @@ fn take_arrivals(
     let limit = plan.limit;
     let mut run = Run {
         rows: Vec::with_capacity(limit.unwrap_or(0).min(1024)),
+        skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
     };
     let mut open = frontier.open.len();
     let mut skip = offset;
+    let counts_bytes = budget.counts_bytes();
     let mut stepped = false;
     loop {
         if stepped {
-            if skip > 0 {
-                if let Some(reason) = budget.interrupted() {
-                    return Err(ExecError::Interrupted {
-                        reason,
-                        phase: "skipping the OFFSET rows of the first page",
-                    });
-                }
-            } else if let Some(reason) = budget.exceeded(meter, run.stats.bytes_fetched) {
+            // Also while skipping OFFSET rows: the cursor carries the rows
+            // still to skip. Read-ahead sits in the channels, uncounted, so
+            // the scan budget stops the page as soon as it is reached.
+            if let Some(reason) = budget.exceeded(meter, run.stats.bytes_fetched, || 0) {
                 run.stop = reason;
+                run.skip_left = skip;
                 break;
             }
         }
@@ -197,14 +197,9 @@ fn take_arrivals(
             // Every worker exited before its shard ended: while the page
             // runs, only cancellation makes them do that.
             match budget.interrupted() {
-                Some(reason) if skip > 0 => {
-                    return Err(ExecError::Interrupted {
-                        reason,
-                        phase: "skipping the OFFSET rows of the first page",
-                    })
-                }
                 Some(StopReason::Cancelled) => {
                     run.stop = StopReason::Cancelled;
+                    run.skip_left = skip;
                     break;
                 }
                 _ => {
@@ -239,7 +234,9 @@ fn take_arrivals(
             } => (input, item),
         };
         run.stats.rows_fetched += 1;
-        run.stats.bytes_fetched += item.row.encoded_len() as u64;
+        if counts_bytes {
+            run.stats.bytes_fetched += item.row.encoded_len() as u64;
+        }
         if !plan.accepts(item.row.values()) {
             run.stats.rows_filtered += 1;
             frontier.consume(input, item.key)?;

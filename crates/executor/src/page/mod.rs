@@ -4,7 +4,8 @@
 //! what it cost. Streaming plans are materialized in `streaming.rs`, plans
 //! merged unordered across shards (shard-frontier cursors) in
 //! `frontier.rs`, top-k plans in `crate::topk`; `cursors.rs` turns stream
-//! positions into tokens.
+//! positions into tokens. A budget may stop any phase of any page; the
+//! page then says why and carries a cursor that resumes where it stopped.
 
 mod cursors;
 mod frontier;
@@ -20,7 +21,7 @@ use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor};
 use crate::error::ExecError;
 
-pub(crate) use cursors::Minter;
+pub(crate) use cursors::{countable, Minter};
 
 /// Why a page ended. Never make a caller guess from a short page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,7 +87,9 @@ pub struct PageStats {
     pub rows_fetched: u64,
     /// Rows of those that the filter rejected.
     pub rows_filtered: u64,
-    /// Encoded bytes of the rows fetched (`Row::encoded_len`).
+    /// Encoded bytes of the rows fetched (`Row::encoded_len`), counted
+    /// only when the query sets `max_bytes` (0 otherwise: measuring a row
+    /// costs a walk over its values).
     pub bytes_fetched: u64,
     /// The most keys or rows held in a buffer at once (sort buffers, the
     /// top-k heap).

@@ -3,7 +3,9 @@
 //! the anchor, skip the offset (first page only), take `limit` rows that
 //! pass the whole filter, then look ahead for one more passing row without
 //! consuming it. Backward pages run the same phases in the reverse
-//! direction and hand their rows back in the query's order.
+//! direction and hand their rows back in the query's order. A budget may
+//! stop any phase, the skipping of OFFSET rows included: the cursor then
+//! carries the OFFSET rows still to skip.
 
 use std::sync::Arc;
 
@@ -31,6 +33,8 @@ struct Run {
     /// The last position consumed: a row taken or skipped, a key the filter
     /// rejected, or a `Passed` position. Never the look-ahead row.
     consumed: Consumed,
+    /// OFFSET rows still to skip when a budget stopped the page.
+    skip_left: usize,
     stop: StopReason,
     stats: PageStats,
 }
@@ -75,15 +79,14 @@ pub(super) fn stream_page(
     if plan.limit == Some(0) {
         return Ok(Page::empty(plan, StopReason::Limit));
     }
-    let start = match resume {
-        None => Start::Beginning,
+    let (start, offset) = match resume {
+        None => (Start::Beginning, plan.offset),
         Some(state) => minter.start(state)?,
     };
     let anchor = match start {
         Start::Beginning => None,
         Start::After(position) => Some(position),
     };
-    let offset = if first_page { plan.offset } else { 0 };
     let traverse = if backward {
         direction.reverse()
     } else {
@@ -141,7 +144,7 @@ fn adjacent_cursors(
         run.last.as_ref()
     };
     let onward = match (run.more(), onward) {
-        (true, Some(at)) => Some(minter.at_position(backward, at)?),
+        (true, Some(at)) => Some(minter.at_position(backward, at, run.skip_left)?),
         (true, None) => {
             return Err(ExecError::internal(
                 "a page that may be followed by more rows consumed nothing",
@@ -158,7 +161,7 @@ fn adjacent_cursors(
         None
     });
     let back = match back {
-        Some(at) if backward || !first_page => Some(minter.at_position(!backward, at)?),
+        Some(at) if backward || !first_page => Some(minter.at_position(!backward, at, 0)?),
         _ => None,
     };
     // A backward traversal's onward cursor is the query's `prev`.
@@ -184,24 +187,22 @@ fn take_rows(
         first: None,
         last: None,
         consumed: Consumed::Nothing,
+        skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
     };
     let mut skip = offset;
+    let counts_bytes = budget.counts_bytes();
     let mut stepped = false;
     loop {
         if stepped {
-            if skip > 0 {
-                // A cursor cannot carry the part of the offset still to be
-                // skipped, so only an interruption can end this phase.
-                if let Some(reason) = budget.interrupted() {
-                    return Err(ExecError::Interrupted {
-                        reason,
-                        phase: "skipping the OFFSET rows of the first page",
-                    });
-                }
-            } else if let Some(reason) = budget.exceeded(meter, run.stats.bytes_fetched) {
+            if let Some(reason) =
+                budget.exceeded(meter, run.stats.bytes_fetched, || root.buffered())
+            {
+                // Also while skipping OFFSET rows: the cursor carries the
+                // rows still to skip.
                 run.stop = reason;
+                run.skip_left = skip;
                 break;
             }
         }
@@ -218,7 +219,9 @@ fn take_rows(
             Step::Key(item) => item,
         };
         run.stats.rows_fetched += 1;
-        run.stats.bytes_fetched += item.row.encoded_len() as u64;
+        if counts_bytes {
+            run.stats.bytes_fetched += item.row.encoded_len() as u64;
+        }
         if !plan.accepts(item.row.values()) {
             run.stats.rows_filtered += 1;
             run.consumed = Consumed::Position(item.key);

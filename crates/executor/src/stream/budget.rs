@@ -87,16 +87,28 @@ impl PageBudget {
 
     /// Why the page must stop now, if it must: cancellation, the deadline,
     /// then the scan and byte budgets.
-    pub fn exceeded(&mut self, meter: &Meter, bytes_fetched: u64) -> Option<StopReason> {
+    ///
+    /// The scan budget stops a page once its leaves read more keys than
+    /// `max_examined`, or exactly that many and the stream holds none of
+    /// them unconsumed (`buffered`, asked only then): keys already read
+    /// within the budget are used rather than read again by the next page.
+    /// Leaves never read past the budget except one key at a time (see
+    /// `Meter::grant`), so a page examines at most `max_examined` keys plus
+    /// one per leaf the last step refilled.
+    pub fn exceeded(
+        &mut self,
+        meter: &Meter,
+        bytes_fetched: u64,
+        buffered: impl FnOnce() -> usize,
+    ) -> Option<StopReason> {
         if let Some(reason) = self.interrupted() {
             return Some(reason);
         }
-        if self
-            .budget
-            .max_examined
-            .is_some_and(|max| meter.examined() >= max)
-        {
-            return Some(StopReason::ScanBudget);
+        if let Some(max) = self.budget.max_examined {
+            let examined = meter.examined();
+            if examined > max || (examined == max && buffered() == 0) {
+                return Some(StopReason::ScanBudget);
+            }
         }
         if self
             .budget
@@ -106,6 +118,12 @@ impl PageBudget {
             return Some(StopReason::ByteBudget);
         }
         None
+    }
+
+    /// Whether the page must count the encoded bytes of the rows it
+    /// fetches (only a byte budget needs them).
+    pub fn counts_bytes(&self) -> bool {
+        self.budget.max_bytes.is_some()
     }
 
     /// Whether the caller cancelled or the deadline passed (the clock is
@@ -149,11 +167,34 @@ mod tests {
         };
         let mut page = PageBudget::new(budget, Some(cancel.clone()));
         let meter = Meter::new(Some(1));
-        assert_eq!(page.exceeded(&meter, 0), None);
+        assert_eq!(page.exceeded(&meter, 0, || 0), None);
         meter.count(1);
-        assert_eq!(page.exceeded(&meter, 0), Some(StopReason::ScanBudget));
+        assert_eq!(page.exceeded(&meter, 0, || 0), Some(StopReason::ScanBudget));
         cancel.cancel();
-        assert_eq!(page.exceeded(&meter, 0), Some(StopReason::Cancelled));
+        assert_eq!(page.exceeded(&meter, 0, || 0), Some(StopReason::Cancelled));
+    }
+
+    #[test]
+    fn keys_read_within_the_scan_budget_are_used_before_it_stops_a_page() {
+        let budget = Budget {
+            max_examined: Some(5),
+            ..Budget::default()
+        };
+        let mut page = PageBudget::new(budget, None);
+        let meter = Meter::new(Some(5));
+        meter.count(5);
+        assert_eq!(
+            page.exceeded(&meter, 0, || 3),
+            None,
+            "3 keys read are unused"
+        );
+        assert_eq!(page.exceeded(&meter, 0, || 0), Some(StopReason::ScanBudget));
+        meter.count(1);
+        assert_eq!(
+            page.exceeded(&meter, 0, || 3),
+            Some(StopReason::ScanBudget),
+            "past the budget"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use keyset_executor::{
-    execute_page, open_cursor, Anchor, Cursor, CursorKeys, ExecContext, MacKey, Page, StopReason,
+    execute_page, open_cursor, Anchor, Cursor, CursorKeys, ExecContext, MacKey, Page, SortedRow,
+    StopReason,
 };
 use keyset_plan::{
     bind, col, AccessPath, Budget, CursorKind, Expr, MergeMode, OrderColumn, OrderStrategy, Plan,
@@ -409,6 +410,106 @@ pub fn anchor_of(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> Anchor {
     open_cursor(cursor, &fx.ctx.keys, DATABASE, plan)
         .unwrap_or_else(|e| panic!("a cursor we minted is refused: {e}"))
         .anchor
+}
+
+/// Where a cursor of an ordered plan resumes, comparable along the
+/// traversal: an anchor key, or for a top-k plan the row its pass starts
+/// after and how far the pass scanned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResumePoint {
+    Key(Vec<u8>),
+    Sorted {
+        after: Option<SortedRow>,
+        scan: Option<Vec<u8>>,
+    },
+}
+
+pub fn resume_point(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> ResumePoint {
+    match anchor_of(fx, plan, cursor) {
+        Anchor::Key(key) | Anchor::KeySkip { key, .. } => ResumePoint::Key(key.to_vec()),
+        Anchor::Sorted { values, key } => ResumePoint::Sorted {
+            after: Some(SortedRow { values, key }),
+            scan: None,
+        },
+        Anchor::SortedPass(pass) => ResumePoint::Sorted {
+            after: pass.after,
+            scan: pass.scan.map(|s| s.to_vec()),
+        },
+        other => panic!("an ordered plan's cursor holds {other:?}"),
+    }
+}
+
+/// The order of two carried rows in a top-k plan's (forward) order.
+pub fn compare_sorted(plan: &Plan, a: &SortedRow, b: &SortedRow) -> std::cmp::Ordering {
+    for (term, (x, y)) in plan.order.iter().zip(a.values.iter().zip(&b.values)) {
+        let o = match term.direction {
+            SortDirection::Asc => x.compare(y),
+            SortDirection::Desc => y.compare(x),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.key.cmp(&b.key)
+}
+
+/// Whether the forward cursor `to` resumes strictly further along the
+/// traversal than `from` (`None`: the first page): a later anchor key; for
+/// a top-k plan a later row to start after, or the same row and a pass
+/// that scanned further.
+pub fn advances(plan: &Plan, from: Option<&ResumePoint>, to: &ResumePoint) -> bool {
+    let Some(from) = from else {
+        return true;
+    };
+    match (from, to) {
+        (ResumePoint::Key(a), ResumePoint::Key(b)) => match plan.strategy {
+            OrderStrategy::Stream(direction) => direction.precedes(a, b),
+            OrderStrategy::TopK => false,
+        },
+        (
+            ResumePoint::Sorted { after: a, scan: sa },
+            ResumePoint::Sorted { after: b, scan: sb },
+        ) => {
+            let rows = match (a, b) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(a), Some(b)) => compare_sorted(plan, a, b),
+            };
+            rows.then_with(|| sa.cmp(sb)).is_lt()
+        }
+        _ => false,
+    }
+}
+
+/// Follows `next` from the first page, checking that every page returns
+/// rows or resumes strictly further than the page before it.
+pub fn traverse_with_progress(fx: &Fixture, plan: &Plan) -> Vec<Page> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut point: Option<ResumePoint> = None;
+    loop {
+        let page = fx.page(plan, cursor.as_ref());
+        let Some(next) = page.next.clone() else {
+            pages.push(page);
+            return pages;
+        };
+        let now = resume_point(fx, plan, &next);
+        assert!(
+            !page.rows.is_empty() || advances(plan, point.as_ref(), &now),
+            "page {} made no progress: from {point:?} to {now:?}",
+            pages.len()
+        );
+        assert!(
+            page.stop.is_budget() || !page.rows.is_empty(),
+            "an empty page with a cursor stops on a budget, not {:?}",
+            page.stop
+        );
+        point = Some(now);
+        cursor = Some(next);
+        pages.push(page);
+        assert!(pages.len() < 200_000, "a traversal that does not end");
+    }
 }
 
 /// `n` rows with a = id % 4 and b = id % 3.

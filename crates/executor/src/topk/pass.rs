@@ -1,0 +1,174 @@
+//! One pass (or the rest of one) over a top-k plan's access path, within
+//! one page: the stream, narrowed strictly past where an earlier page's
+//! pass stopped, offers every row that passes the filter and lies after the
+//! anchor to the buffer of best rows, until the stream ends or the page's
+//! budget stops it. It decides nothing about the page it serves.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use keyset_plan::{MergeMode, Plan};
+use keyset_store::{Direction, TableStore};
+
+use super::best::{BestRows, Kept};
+use super::order::{Entry, SortOrder};
+use crate::context::ExecContext;
+use crate::cursor::SortedRow;
+use crate::error::ExecError;
+use crate::page::{PageStats, StopReason};
+use crate::stream::budget::{Meter, PageBudget};
+use crate::stream::build::{KeySpace, StreamBuilder};
+use crate::stream::map_range::Chunking;
+use crate::stream::{OrderedKeyStream, Step};
+
+/// How a pass ended.
+pub(super) enum PassEnd {
+    /// The access path has no more keys: the buffer holds the best rows.
+    Finished(Kept),
+    /// A budget, the deadline or a cancellation cut it after it consumed
+    /// the stream position `at` (`None`: before its first step).
+    Cut {
+        reason: StopReason,
+        at: Option<Bytes>,
+        kept: Kept,
+    },
+}
+
+/// What one page's passes share: the plan, its order, the page's budget
+/// and what the page has cost so far.
+pub(super) struct PassReader<'a> {
+    pub table: &'a Arc<TableStore>,
+    pub plan: &'a Plan,
+    pub ctx: &'a ExecContext,
+    pub space: KeySpace,
+    pub order: &'a SortOrder<'a>,
+    pub meter: Arc<Meter>,
+    pub budget: PageBudget,
+    pub stats: PageStats,
+}
+
+/// Where one pass starts.
+pub(super) struct PassFrom<'a> {
+    /// The pass offers only rows strictly after this one.
+    pub after: Option<&'a SortedRow>,
+    /// The stream position to resume strictly after, in the stream's key
+    /// space (`None`: from the start of the access path).
+    pub scan: Option<&'a Bytes>,
+    /// The best rows of the part an earlier page scanned, and whether that
+    /// part holds rows after them.
+    pub carried: &'a [SortedRow],
+    pub more: bool,
+    /// The rows the buffer keeps (`None`: every row).
+    pub keep: Option<usize>,
+    /// Whether the page consumed something already, so that the budget
+    /// may stop this pass before its first step.
+    pub progressed: bool,
+}
+
+impl PassReader<'_> {
+    /// Runs the pass from `from` to the end of the access path or until the
+    /// budget stops it.
+    pub fn run(&mut self, from: PassFrom<'_>) -> Result<PassEnd, ExecError> {
+        let mut best = BestRows::new(from.keep);
+        let carried = from.carried.iter().cloned().map(Entry::Carried).collect();
+        best.carry(carried, from.more, self.order);
+        // A top-k pass reads every shard whole whatever the merge, so the
+        // cheapest merge serves every mode.
+        let builder = StreamBuilder::new(
+            self.table,
+            self.plan,
+            self.ctx,
+            Direction::Asc,
+            Chunking::new(from.keep.unwrap_or(usize::MAX), self.ctx.options.chunk_len),
+            self.meter.clone(),
+        )
+        .merged(MergeMode::OrderedStreaming);
+        let mut root = builder.root(self.space)?;
+        if let Some(scan) = from.scan {
+            root.seek(scan, false)?;
+        }
+        let end = self.offer_all(root.as_mut(), &from, &mut best);
+        drop(root);
+        let kept = best.finish(self.order);
+        self.stats.keys_examined = self.meter.examined();
+        self.stats.peak_buffered = self
+            .stats
+            .peak_buffered
+            .max(kept.peak)
+            .max(self.meter.peak_buffered());
+        Ok(match end? {
+            None => {
+                builder.tracker().close(StopReason::Exhausted);
+                PassEnd::Finished(kept)
+            }
+            Some((reason, at)) => {
+                builder.tracker().close(reason);
+                PassEnd::Cut { reason, at, kept }
+            }
+        })
+    }
+
+    /// Offers every row of `root` that passes the filter and lies after the
+    /// anchor to `best`; returns what stopped the pass and the last
+    /// position it consumed, or `None` when the stream ended. A page that
+    /// has consumed nothing yet takes one step before it looks at its
+    /// budget, so that every page makes progress.
+    fn offer_all(
+        &mut self,
+        root: &mut dyn OrderedKeyStream,
+        from: &PassFrom<'_>,
+        best: &mut BestRows,
+    ) -> Result<Option<(StopReason, Option<Bytes>)>, ExecError> {
+        let counts_bytes = self.budget.counts_bytes();
+        let mut last: Option<Bytes> = None;
+        loop {
+            if last.is_some() || from.progressed {
+                let bytes = self.stats.bytes_fetched;
+                if let Some(reason) = self.budget.exceeded(&self.meter, bytes, || root.buffered()) {
+                    return Ok(Some((reason, last)));
+                }
+            }
+            let Some(step) = root.next_key()? else {
+                return Ok(None);
+            };
+            if last.is_none() {
+                check_advance(from.scan, step.position())?;
+            }
+            let item = match step {
+                Step::Passed(position) => {
+                    last = Some(position);
+                    continue;
+                }
+                Step::Key(item) => item,
+            };
+            self.stats.rows_fetched += 1;
+            if counts_bytes {
+                self.stats.bytes_fetched += item.row.encoded_len() as u64;
+            }
+            last = Some(item.key);
+            if !self.plan.accepts(item.row.values()) {
+                self.stats.rows_filtered += 1;
+                continue;
+            }
+            if let Some(after) = from.after {
+                if !self.order.compare(&*item.row, after).is_gt() {
+                    continue;
+                }
+            }
+            best.offer(Entry::Read(item.row), self.order);
+        }
+    }
+}
+
+/// Strict advancement: the first position a resumed pass consumes lies
+/// strictly after the position it resumed from (the stream is ascending).
+fn check_advance(resumed_after: Option<&Bytes>, first: &Bytes) -> Result<(), ExecError> {
+    match resumed_after {
+        Some(from) if from[..] >= first[..] => Err(ExecError::internal(format!(
+            "a top-k pass resumed after {} consumed {}, which is not past it",
+            keyset_store::key::hex(from),
+            keyset_store::key::hex(first)
+        ))),
+        _ => Ok(()),
+    }
+}
