@@ -35,6 +35,10 @@ pub enum BenchError {
         side: &'static str,
         detail: String,
     },
+    /// A shard merge, watched by its observer, broke what it promises
+    /// (its memory bound, or joining every worker thread it started).
+    #[error("workload `{workload}`: the shard merge broke its contract: {detail}")]
+    MergeContract { workload: String, detail: String },
     /// The raw map did not hold what the schema says it should.
     #[error("raw map: {0}")]
     Raw(String),

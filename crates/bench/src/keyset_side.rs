@@ -5,7 +5,7 @@
 //! into the executor.
 
 use indicatif::ProgressBar;
-use keyset::{AccessPath, Cursor, Db, Plan, Query};
+use keyset::{AccessPath, Cursor, Db, ExecContext, Plan, Query};
 use keyset_plan::OrderStrategy;
 
 use crate::data::BenchRow;
@@ -64,7 +64,18 @@ pub fn page_into(
     cursor: Option<&Cursor>,
     sink: &mut Sink,
 ) -> Result<Option<Cursor>> {
-    let page = db.page(plan, cursor)?;
+    page_in_into(db, plan, cursor, db.exec_context(), sink)
+}
+
+/// [`page_into`] with another executor context (an observer, for example).
+pub fn page_in_into(
+    db: &Db,
+    plan: &Plan,
+    cursor: Option<&Cursor>,
+    ctx: &ExecContext,
+    sink: &mut Sink,
+) -> Result<Option<Cursor>> {
+    let page = db.page_in(plan, cursor, ctx)?;
     let next = page.next_cursor().cloned();
     let stats = page.stats();
     sink.page_cost(stats.keys_examined, stats.peak_buffered);
@@ -77,10 +88,15 @@ pub fn page_into(
 /// Follows the cursors of `plan` from its first page to its last; returns
 /// how many pages that took.
 pub fn drain_into(db: &Db, plan: &Plan, sink: &mut Sink) -> Result<usize> {
+    drain_in_into(db, plan, db.exec_context(), sink)
+}
+
+/// [`drain_into`] with another executor context.
+pub fn drain_in_into(db: &Db, plan: &Plan, ctx: &ExecContext, sink: &mut Sink) -> Result<usize> {
     let mut pages = 0;
     let mut cursor = None;
     loop {
-        let next = page_into(db, plan, cursor.as_ref(), sink)?;
+        let next = page_in_into(db, plan, cursor.as_ref(), ctx, sink)?;
         pages += 1;
         match next {
             Some(c) => cursor = Some(c),

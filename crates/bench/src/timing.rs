@@ -157,10 +157,45 @@ pub struct Agreement {
     pub keyset_peak_buffered: usize,
 }
 
+/// Whether the sides must agree on the order of the rows or only on the
+/// rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Every side returns SQLite's rows in SQLite's order.
+    Same,
+    /// Every side returns SQLite's rows, each as often, in any order (an
+    /// unordered shard merge yields rows as its shards produce them).
+    Any,
+}
+
 /// Runs iterations `iterations` on every side and checks each side returns
 /// exactly SQLite's rows, in SQLite's order. An empty result proves
 /// nothing, so it is an error too.
 pub fn check(workload: &str, sides: &mut Sides<'_>, iterations: &[u64]) -> Result<Agreement> {
+    check_rows(workload, sides, iterations, RowOrder::Same)
+}
+
+/// Rows in a canonical order (value by value), to compare results whose
+/// order is not promised.
+fn sorted(rows: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|p, q| {
+        p.iter()
+            .zip(q)
+            .map(|(x, y)| x.compare(y))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| p.len().cmp(&q.len()))
+    });
+    rows
+}
+
+/// [`check`], with the order the rows must agree in.
+pub fn check_rows(
+    workload: &str,
+    sides: &mut Sides<'_>,
+    iterations: &[u64],
+    order: RowOrder,
+) -> Result<Agreement> {
     let mut first: Option<Agreement> = None;
     for &i in iterations {
         let mut want = Sink::keeping();
@@ -179,7 +214,12 @@ pub fn check(workload: &str, sides: &mut Sides<'_>, iterations: &[u64]) -> Resul
         for (side, op) in others {
             let mut got = Sink::keeping();
             op(i, &mut got)?;
-            if let Some(detail) = first_difference(got.rows(), want.rows()) {
+            let difference = match order {
+                RowOrder::Same => first_difference(got.rows(), want.rows()),
+                RowOrder::Any => first_difference(&sorted(got.rows()), &sorted(want.rows()))
+                    .map(|d| format!("{d} (both sorted: the order is not compared)")),
+            };
+            if let Some(detail) = difference {
                 return Err(BenchError::Mismatch {
                     workload: workload.to_owned(),
                     side,
@@ -338,6 +378,24 @@ mod tests {
             err.contains("raw map") && err.contains("1 rows where SQLite returned 2"),
             "{err}"
         );
+
+        let reversed: Vec<Vec<Value>> = rows.iter().rev().cloned().collect();
+        let mut any_order = Sides {
+            keyset: op(reversed.clone()),
+            sqlite: op(rows.clone()),
+            raw: None,
+        };
+        assert!(check("w", &mut any_order, &[0]).is_err());
+        assert!(check_rows("w", &mut any_order, &[0], RowOrder::Any).is_ok());
+        let mut twice = Sides {
+            keyset: op(vec![rows[0].clone(), rows[0].clone()]),
+            sqlite: op(rows.clone()),
+            raw: None,
+        };
+        let err = check_rows("w", &mut twice, &[0], RowOrder::Any)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("order is not compared"), "{err}");
 
         let mut empty = Sides {
             keyset: op(Vec::new()),

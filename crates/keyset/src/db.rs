@@ -363,13 +363,21 @@ impl Db {
     /// to count what its shard merge does (rows per shard, peak rows
     /// buffered, backpressure waits).
     pub fn page_in(&self, plan: &Plan, cursor: Option<&Cursor>, ctx: &ExecContext) -> Result<Page> {
+        self.page_projected(plan, cursor, ctx, projected_columns(plan))
+    }
+
+    /// [`Db::page_in`] with the plan's projected column names already
+    /// built (see [`projected_columns`]): a `RowStream` builds them once
+    /// for all its pages instead of once a page.
+    pub(crate) fn page_projected(
+        &self,
+        plan: &Plan,
+        cursor: Option<&Cursor>,
+        ctx: &ExecContext,
+        columns: Arc<[String]>,
+    ) -> Result<Page> {
         let view = self.inner.store.read();
         let page = execute_page(&view, plan, cursor, ctx)?;
-        let columns: Arc<[String]> = plan
-            .projection
-            .iter()
-            .map(|&c| plan.table.columns[c].name.clone())
-            .collect();
         let rows = page
             .rows
             .iter()
@@ -456,6 +464,15 @@ impl Db {
         self.inner.store.create_index(spec)?;
         Ok(())
     }
+}
+
+/// The names of the columns `plan` projects, in order: the `columns` of
+/// every page of the plan.
+pub(crate) fn projected_columns(plan: &Plan) -> Arc<[String]> {
+    plan.projection
+        .iter()
+        .map(|&c| plan.table.columns[c].name.clone())
+        .collect()
 }
 
 /// A batch of puts and deletes over any tables; see [`Db::batch`].

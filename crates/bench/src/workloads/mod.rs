@@ -8,6 +8,7 @@ mod drains;
 mod pages;
 mod point;
 mod recovery;
+mod shard_observer;
 mod shards;
 mod topk;
 mod writes;
@@ -22,7 +23,7 @@ use crate::data::Rng;
 use crate::error::{BenchError, Result};
 use crate::raw_side::RawTable;
 use crate::report::{Measurement, Unit};
-use crate::timing::{self, Sides, TimeBox};
+use crate::timing::{self, RowOrder, Sides, TimeBox};
 use crate::{keyset_side, sqlite_side};
 
 /// The table every read workload queries.
@@ -175,13 +176,38 @@ impl Env {
         check_iterations: u64,
         note: String,
     ) -> Result<Measurement> {
+        self.measure_rows(
+            workload,
+            unit,
+            sides,
+            check_iterations,
+            note,
+            RowOrder::Same,
+        )
+    }
+
+    /// [`Env::measure`], with the order the sides' rows must agree in.
+    pub fn measure_rows(
+        &self,
+        workload: &str,
+        unit: Unit,
+        sides: &mut Sides<'_>,
+        check_iterations: u64,
+        note: String,
+        order: RowOrder,
+    ) -> Result<Measurement> {
         let iterations: Vec<u64> = (0..check_iterations.max(1)).collect();
-        let seen = timing::check(workload, sides, &iterations)?;
+        let seen = timing::check_rows(workload, sides, &iterations, order)?;
         let timing = timing::measure(sides, self.config.time)?;
         let mut full = format!(
-            "{} rows/op; keyset examined {} keys, peak buffered {}",
-            seen.rows, seen.keyset_examined, seen.keyset_peak_buffered
+            "{} rows/op; keyset examined {} keys",
+            seen.rows, seen.keyset_examined
         );
+        // `PageStats::peak_buffered` counts sort buffers and top-k heaps;
+        // shard merges report theirs through the observer instead.
+        if seen.keyset_peak_buffered > 0 {
+            full.push_str(&format!(", peak buffered {}", seen.keyset_peak_buffered));
+        }
         if !note.is_empty() {
             full.push_str("; ");
             full.push_str(&note);
@@ -285,6 +311,9 @@ mod tests {
             "intersection a = x AND b = y, first page",
             "top-k: ORDER BY unindexed c LIMIT 100",
             "ordered shard merge, 16 shard(s), drain 2000 rows",
+            "unordered shard merge, 4 shard(s), drain 2000 rows",
+            "ordered shard merge, 4 shard(s), drain 500 rows",
+            "eager shard merge, 4 shard(s), drain 500 rows",
             "insert, batches of 100, 2 indexes, in memory",
             "recovery: reopen from a snapshot of 2000 rows",
         ] {
@@ -293,7 +322,25 @@ mod tests {
                 "no result named {expected:?} in {names:#?}"
             );
         }
-        assert_eq!(results.len(), 21, "{names:#?}");
+        assert_eq!(results.len(), 24, "{names:#?}");
+        for m in results.iter().filter(|m| m.name.contains("shard merge")) {
+            assert!(
+                m.note.contains("observer (one more drain, untimed): peak ")
+                    && m.note.contains(" by 4 shard(s)") == m.name.contains(" 4 shard(s)"),
+                "{m:?}"
+            );
+        }
+        let unordered = results
+            .iter()
+            .find(|m| m.name.starts_with("unordered shard merge"))
+            .expect("an unordered merge row");
+        assert!(
+            unordered.note.contains("backpressure waits")
+                && unordered
+                    .note
+                    .contains("the ordered merge of the same range"),
+            "{unordered:?}"
+        );
         for m in &results {
             assert!(m.keyset > 0.0 && m.sqlite > 0.0, "{m:?}");
             assert_eq!(m.raw.is_some(), m.raw_ratio.is_some(), "{m:?}");

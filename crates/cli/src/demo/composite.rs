@@ -1,9 +1,8 @@
 //! The second half of the demo's walk: a Union and an Intersection of index
 //! ranges, a page cut short by a scan budget (and proof that following its
-//! cursors loses nothing), a top-k ORDER BY on an unindexed column, the
-//! sharded merge, and forged cursors being refused.
-
-use std::collections::BTreeSet;
+//! cursors loses nothing), a top-k ORDER BY on an unindexed column, and
+//! forged cursors being refused. The shard steps live in `shards` and
+//! `observed`.
 
 use keyset::{Cursor, Error, Page, Value};
 
@@ -45,7 +44,7 @@ impl Picks {
 }
 
 /// The `id`s of a set of rows.
-fn ids(rows: &[Vec<Value>]) -> Vec<Value> {
+pub fn ids(rows: &[Vec<Value>]) -> Vec<Value> {
     rows.iter().filter_map(|r| r.first().cloned()).collect()
 }
 
@@ -174,57 +173,6 @@ pub fn top_k(show: &mut Show<'_>) -> Result<(), CliError> {
     show.check(
         amounts.windows(2).all(|w| w[0].compare(&w[1]).is_ge()),
         "both pages together are in descending order of amount",
-    )
-}
-
-pub fn shards(show: &mut Show<'_>) -> Result<(), CliError> {
-    show.heading(
-        "The sharded merge",
-        "orders has 4 shards (rows spread by a hash of id). Equality on id touches one shard; \
-         a range reads all four and merges their streams back into id order.",
-    )?;
-    let point = "SELECT * FROM orders WHERE id = 4242";
-    show.sql(point)?;
-    show.plan(point)?;
-    let sql = format!(
-        "SELECT id, customer, status FROM orders WHERE id >= 1000 ORDER BY id LIMIT {PAGE_ROWS}"
-    );
-    show.sql(&sql)?;
-    show.plan(&sql)?;
-    let (page, took) = show.run("ordered shard merge", &sql, None)?;
-    show.page(&page, took)?;
-    let unordered =
-        "SELECT id FROM orders WHERE id BETWEEN 1 AND 600 LIMIT 100 WITH (merge = 'unordered')";
-    show.say(
-        "  merge = 'unordered' gives up the order: each shard streams on its own thread, and the \
-         cursor is a frontier with one position per shard.",
-    )?;
-    show.sql(unordered)?;
-    show.plan(unordered)?;
-    let (page, took) = show.run("unordered shard merge", unordered, None)?;
-    let first_ids: Vec<String> = column(&page, "id")
-        .iter()
-        .take(12)
-        .map(|v| crate::output::value_text(v).unwrap_or_default())
-        .collect();
-    show.say(&format!(
-        "  first ids as the shards gave them: {} ... ({} rows, {})",
-        first_ids.join(", "),
-        page.len(),
-        crate::output::duration_text(took)
-    ))?;
-    let (all, pages) = show.traverse(unordered)?;
-    let got: BTreeSet<i64> = ids(&all)
-        .iter()
-        .filter_map(|v| match v {
-            Value::Int(i) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    let expected: BTreeSet<i64> = (1..=600).collect();
-    show.check(
-        got == expected && all.len() == expected.len(),
-        &format!("its {pages} pages hold ids 1 to 600, each exactly once"),
     )
 }
 

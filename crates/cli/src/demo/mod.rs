@@ -1,10 +1,13 @@
 //! `keyset demo`: builds the sample database (`data`) in a fresh directory
-//! and walks a newcomer through paging, cursors, plans, budgets and the
-//! sharded merge (`tour`, `composite`), printing through `show`. Every
-//! claim the walk makes is checked; a failed check makes the demo exit 1.
+//! and walks a newcomer through paging, cursors, plans, budgets, the
+//! sharded merges and their statistics (`tour`, `composite`, `shards`,
+//! `observed`), printing through `show`. Every claim the walk makes is
+//! checked; a failed check makes the demo exit 1.
 
 mod composite;
 mod data;
+mod observed;
+mod shards;
 mod show;
 mod tour;
 
@@ -131,7 +134,9 @@ fn walk(
     composite::intersection(&mut show, &picks)?;
     composite::budget(&mut show)?;
     composite::top_k(&mut show)?;
-    composite::shards(&mut show)?;
+    shards::merge(&mut show)?;
+    shards::routing(&mut show)?;
+    observed::statistics(&mut show, rows)?;
     composite::forged(&mut show, &first_page)?;
     show.heading(
         "Timings",

@@ -1,13 +1,14 @@
 //! How the demo talks: numbered headings with one sentence of explanation,
 //! the SQL, its plan, pages as tables with their stop reason, cost, timing
 //! and cursors, and checks that print "verified" (or count a failure). It
-//! runs queries only to time them; the steps themselves live in `tour`.
+//! runs queries only to time them (with the database's executor context or
+//! one the step gives, e.g. with an observer); the steps live elsewhere.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use comfy_table::{presets, CellAlignment, Table};
-use keyset::{Cursor, Db, Page, Value};
+use keyset::{Cursor, Db, ExecContext, Page, Plan, Statement, Value};
 
 use crate::error::CliError;
 use crate::output::{self, duration_text, rows_word};
@@ -15,6 +16,13 @@ use crate::output::{self, duration_text, rows_word};
 /// Most pages a demo traversal follows before it gives up (a guard: the
 /// demo's traversals need far fewer).
 pub const MAX_PAGES: usize = 100_000;
+
+/// The pages of one whole traversal, run with [`Show::traverse_in`].
+#[derive(Debug)]
+pub struct Traversal {
+    pub rows: Vec<Vec<Value>>,
+    pub pages: usize,
+}
 
 /// One timed page, for the summary at the end.
 #[derive(Debug)]
@@ -100,13 +108,79 @@ impl<'a> Show<'a> {
         let started = Instant::now();
         let page = self.db.query(sql, cursor)?;
         let took = started.elapsed();
+        self.remember(label, page.len(), page.stats().keys_examined, took);
+        Ok((page, took))
+    }
+
+    /// The plan of a SELECT, to run it with [`Show::run_in`] or
+    /// [`Show::traverse_in`].
+    pub fn plan_of(&self, sql: &str) -> Result<Plan, CliError> {
+        match keyset_sql::parse_one(sql).map_err(keyset::Error::from)? {
+            Statement::Select(query) => Ok(self.db.plan(&query)?),
+            _ => Err(CliError::Usage(format!(
+                "the demo expected a SELECT: {sql}"
+            ))),
+        }
+    }
+
+    /// Runs one page of `plan` with the executor context `ctx` (an
+    /// observer, say) and remembers its timing under `label`.
+    pub fn run_in(
+        &mut self,
+        label: &str,
+        plan: &Plan,
+        ctx: &ExecContext,
+    ) -> Result<(Page, Duration), CliError> {
+        let started = Instant::now();
+        let page = self.db.page_in(plan, None, ctx)?;
+        let took = started.elapsed();
+        self.remember(label, page.len(), page.stats().keys_examined, took);
+        Ok((page, took))
+    }
+
+    /// Every page of `plan` with the context `ctx`, following next cursors
+    /// from the first page; the whole traversal is timed as one entry of
+    /// the summary, under `label`.
+    pub fn traverse_in(
+        &mut self,
+        label: &str,
+        plan: &Plan,
+        ctx: &ExecContext,
+    ) -> Result<Traversal, CliError> {
+        let started = Instant::now();
+        let mut rows = Vec::new();
+        let mut examined = 0;
+        let mut cursor: Option<Cursor> = None;
+        for pages in 1..=MAX_PAGES {
+            let page = self.db.page_in(plan, cursor.as_ref(), ctx)?;
+            examined += page.stats().keys_examined;
+            cursor = page.next_cursor().cloned();
+            rows.extend(page.into_rows().into_iter().map(|r| r.into_values()));
+            if cursor.is_none() {
+                self.remember(label, rows.len(), examined, started.elapsed());
+                return Ok(Traversal { rows, pages });
+            }
+        }
+        Err(CliError::Usage(format!(
+            "the demo stopped following `{label}` after {MAX_PAGES} pages"
+        )))
+    }
+
+    fn remember(&mut self, label: &str, rows: usize, examined: u64, took: Duration) {
         self.timings.push(Timing {
             label: label.to_owned(),
-            rows: page.len(),
-            examined: page.stats().keys_examined,
+            rows,
+            examined,
             took,
         });
-        Ok((page, took))
+    }
+
+    /// A table indented under the step.
+    pub fn table(&mut self, table: &Table) -> Result<(), CliError> {
+        for line in table.to_string().lines() {
+            writeln!(self.out, "  {line}")?;
+        }
+        Ok(())
     }
 
     /// A page: its rows as a table, then why it stopped, what it cost, how
