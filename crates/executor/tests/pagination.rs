@@ -25,30 +25,7 @@ use keyset_store::{Direction, RawIndexKey, Value};
 fn index_range_bounds_cases_a_to_d() {
     for shards in [1, 3] {
         let fx = grid(shards);
-        let cases = [
-            (
-                "A: lower inclusive",
-                Bound::Included(10),
-                Bound::Included(14),
-            ),
-            (
-                "B: lower exclusive",
-                Bound::Excluded(10),
-                Bound::Included(14),
-            ),
-            (
-                "C: upper inclusive",
-                Bound::Included(18),
-                Bound::Included(20),
-            ),
-            (
-                "D: upper exclusive",
-                Bound::Included(18),
-                Bound::Excluded(20),
-            ),
-            ("open below", Bound::Unbounded, Bound::Excluded(7)),
-        ];
-        for (name, lower, upper) in cases {
+        for (name, lower, upper) in INDEX_RANGE_CASES {
             for direction in [Direction::Asc, Direction::Desc] {
                 let plan = fx.stream_plan(fx.range("by_ab", &[7], lower, upper), direction, None);
                 let label = format!("{name} {direction:?} shards={shards}");

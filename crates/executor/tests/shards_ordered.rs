@@ -46,34 +46,11 @@ fn same_as_one_shard(
 
 #[test]
 fn index_range_matrix_pages_like_one_shard_in_every_ordered_mode() {
-    let cases = [
-        (
-            "A: lower inclusive",
-            Bound::Included(10),
-            Bound::Included(14),
-        ),
-        (
-            "B: lower exclusive",
-            Bound::Excluded(10),
-            Bound::Included(14),
-        ),
-        (
-            "C: upper inclusive",
-            Bound::Included(18),
-            Bound::Included(20),
-        ),
-        (
-            "D: upper exclusive",
-            Bound::Included(18),
-            Bound::Excluded(20),
-        ),
-        ("open below", Bound::Unbounded, Bound::Excluded(7)),
-        ("whole prefix", Bound::Unbounded, Bound::Unbounded),
-    ];
     let mut reference = HashMap::new();
     for shards in SHARD_COUNTS {
         let fx = grid(shards);
-        for (name, lower, upper) in cases {
+        let whole_prefix = ("whole prefix", Bound::Unbounded, Bound::Unbounded);
+        for (name, lower, upper) in INDEX_RANGE_CASES.into_iter().chain([whole_prefix]) {
             for direction in [Direction::Asc, Direction::Desc] {
                 let base = fx.stream_plan(fx.range("by_ab", &[7], lower, upper), direction, None);
                 for mode in ORDERED_MODES {

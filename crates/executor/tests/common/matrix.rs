@@ -13,6 +13,33 @@ use super::*;
 
 pub const PAGE_SIZES: [usize; 4] = [1, 2, 3, 7];
 
+/// The index-range bound cases of seed 002 (A to D) and an open range, on
+/// the second column of `by_ab` under the prefix `7` of the `grid`. None
+/// of them reaches the grid's row with a NULL `b` (the whole prefix does).
+pub const INDEX_RANGE_CASES: [(&str, Bound<i64>, Bound<i64>); 5] = [
+    (
+        "A: lower inclusive",
+        Bound::Included(10),
+        Bound::Included(14),
+    ),
+    (
+        "B: lower exclusive",
+        Bound::Excluded(10),
+        Bound::Included(14),
+    ),
+    (
+        "C: upper inclusive",
+        Bound::Included(18),
+        Bound::Included(20),
+    ),
+    (
+        "D: upper exclusive",
+        Bound::Included(18),
+        Bound::Excluded(20),
+    ),
+    ("open below", Bound::Unbounded, Bound::Excluded(7)),
+];
+
 /// Pages `plan` with every page size and checks the whole contract: the
 /// pages concatenate to the unpaged result, which is the model's; every
 /// page but the last is full and says `Limit`; the last says `Exhausted`
