@@ -362,15 +362,12 @@ fn check_unique(
     Ok(())
 }
 
-fn describe(def: &TableDef, columns: &[usize], values: &[Value]) -> String {
+/// `(col, col) = (value, value)`, for error messages.
+pub(crate) fn describe(def: &TableDef, columns: &[usize], values: &[Value]) -> String {
     let names: Vec<&str> = columns
         .iter()
         .map(|&c| def.columns[c].name.as_str())
         .collect();
     let vals: Vec<String> = values.iter().map(ToString::to_string).collect();
     format!("({}) = ({})", names.join(", "), vals.join(", "))
-}
-
-pub(crate) fn describe_values(def: &TableDef, columns: &[usize], values: &[Value]) -> String {
-    describe(def, columns, values)
 }

@@ -187,12 +187,6 @@ impl Catalog {
         self.next_id
     }
 
-    fn take_id(&mut self) -> u32 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
     /// Checks a table spec and resolves it into a definition with a new id.
     pub fn resolve_table(&self, spec: &TableSpec) -> Result<TableDef> {
         let table = normalize_name(&spec.name);
@@ -373,7 +367,9 @@ impl Catalog {
 
     /// Reserves the id a resolved table or index was given.
     pub fn reserve_id(&mut self) -> u32 {
-        self.take_id()
+        let id = self.next_id;
+        self.next_id += 1;
+        id
     }
 
     /// Encodes the catalog (for snapshots).

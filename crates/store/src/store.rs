@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 
-use crate::batch::{describe_values, validate, Batch, WriteOp};
+use crate::batch::{describe, validate, Batch, WriteOp};
 use crate::catalog::{Catalog, IndexDef, IndexSpec, TableDef, TableSpec};
 use crate::error::{Result, StoreError};
 use crate::key::{IndexId, RawDataKey, TableId};
@@ -390,7 +390,7 @@ fn check_existing_unique(table: &TableStore, index: &IndexDef) -> Result<()> {
                 return Err(StoreError::UniqueViolation {
                     table: table.def().name.clone(),
                     index: index.name.clone(),
-                    key: describe_values(table.def(), &index.columns, &dup),
+                    key: describe(table.def(), &index.columns, &dup),
                 });
             }
         }

@@ -86,7 +86,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn shard_for_partition_value(def: &TableDef, value: &Value) -> usize {
     let mut buf = Vec::with_capacity(16);
     encode_component(value, &mut buf);
-    (fnv1a(&buf) % u64::from(def.shards.max(1))) as usize
+    shard_of_encoded(def, &buf)
+}
+
+/// The shard of an encoded partition component: the one place the hash
+/// meets the shard count.
+fn shard_of_encoded(def: &TableDef, encoded_component: &[u8]) -> usize {
+    (fnv1a(encoded_component) % u64::from(def.shards.max(1))) as usize
 }
 
 impl TableStore {
@@ -124,10 +130,6 @@ impl TableStore {
         shard_for_partition_value(&self.def, value)
     }
 
-    fn shard_for_encoded(&self, encoded_component: &[u8]) -> usize {
-        (fnv1a(encoded_component) % u64::from(self.def.shards)) as usize
-    }
-
     /// The shard of a data key, read from the key's bytes.
     pub fn shard_for_key(&self, key: &RawDataKey) -> Result<usize, CodecError> {
         if self.def.shards == 1 {
@@ -143,7 +145,7 @@ impl TableStore {
             pos = skip_component(bytes, pos)?;
         }
         let end = skip_component(bytes, pos)?;
-        Ok(self.shard_for_encoded(&bytes[pos..end]))
+        Ok(shard_of_encoded(&self.def, &bytes[pos..end]))
     }
 
     /// The primary-key values of a row.
