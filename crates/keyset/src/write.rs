@@ -4,7 +4,7 @@
 //! isolated from concurrent writers between the read and the commit.
 
 use keyset_plan::{Expr, PlanError, Query};
-use keyset_store::{Batch, RowInput, Value};
+use keyset_store::{Batch, RowInput, TableDef, Value};
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -40,6 +40,11 @@ pub(crate) fn insert(
         }
     }
     Ok(())
+}
+
+/// The primary-key values of a full row.
+fn primary_key(def: &TableDef, row: &[Value]) -> Vec<Value> {
+    def.primary_key.iter().map(|&c| row[c].clone()).collect()
 }
 
 /// Every full row the filter accepts (values in column order).
@@ -85,10 +90,7 @@ pub(crate) fn update(
         for (at, value) in &positions {
             new[*at] = value.clone();
         }
-        let key_of = |row: &[Value]| -> Vec<Value> {
-            def.primary_key.iter().map(|&c| row[c].clone()).collect()
-        };
-        let (old_key, new_key) = (key_of(old), key_of(&new));
+        let (old_key, new_key) = (primary_key(&def, old), primary_key(&def, &new));
         if old_key == new_key {
             batch.put(table, new);
         } else {
@@ -112,10 +114,7 @@ pub(crate) fn delete(db: &Db, table: &str, filter: Option<Expr>) -> Result<u64> 
     let rows = targets(db, table, filter)?;
     let mut batch = Batch::new();
     for row in &rows {
-        batch.delete(
-            table,
-            def.primary_key.iter().map(|&c| row[c].clone()).collect(),
-        );
+        batch.delete(table, primary_key(&def, row));
     }
     if batch.is_empty() {
         return Ok(0);
