@@ -72,7 +72,7 @@ fn key_codec_seeds(dir: &Path) {
     let fx = cursor_fixture();
     let view = fx.db.store().read();
     let table = view.table("items").expect("the fixture table");
-    let shard = &table.shards()[0];
+    let shard = &table.shard_views()[0];
     let decode = |arity: u8, bytes: &[u8]| {
         let mut seed = vec![0u8, arity];
         seed.extend_from_slice(bytes);

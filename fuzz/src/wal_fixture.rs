@@ -113,7 +113,7 @@ pub fn dump(store: &Store) -> Dump {
         .map(|table| {
             let def = table.def();
             let shards = table
-                .shards()
+                .shard_views()
                 .iter()
                 .map(|shard| {
                     let data = shard

@@ -104,7 +104,7 @@ fn rows_per_batch(db: &DurableStore, table: &str) -> BTreeMap<i64, i64> {
     let Some(table) = view.table(table) else {
         return out;
     };
-    for shard in table.shards() {
+    for shard in table.shard_views() {
         for (_, row) in shard.data().iter() {
             let Some(Value::Int(batch)) = row.get(0) else {
                 panic!("a row without a batch number: {row:?}");
@@ -146,9 +146,10 @@ fn check(dir: &Path, cycle: usize) -> Checked {
     // The child creates its schema in separate commits, so a kill during
     // start-up can leave beta without its index: legitimate, as long as no
     // batch was written yet (batches follow the whole schema).
-    let indexed_beta = view
-        .table("beta")
-        .and_then(|t| t.def().index_by_name("beta_by_note").map(|i| (t, i.id)));
+    let indexed_beta = view.table("beta").and_then(|t| {
+        let id = t.def().index_by_name("beta_by_note")?.id;
+        Some((t, id))
+    });
     if let Some(beta) = view.table("beta").filter(|_| indexed_beta.is_none()) {
         assert!(
             beta.is_empty(),
@@ -157,7 +158,7 @@ fn check(dir: &Path, cycle: usize) -> Checked {
     }
     if let Some((beta, index)) = indexed_beta {
         let entries: usize = beta
-            .shards()
+            .shard_views()
             .iter()
             .map(|s| s.index(index).expect("map").len())
             .sum();

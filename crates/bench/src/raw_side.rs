@@ -8,12 +8,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::Bound;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset::{Db, Value};
 use keyset_store::codec::encode_component;
-use keyset_store::{Direction, IndexId, IndexKeyHeader, RawDataKey, RowMap, RowRef, ShardStore};
+use keyset_store::{Direction, IndexId, IndexKeyHeader, MapView, RawDataKey, RowRef, ShardView};
 
 use crate::error::{BenchError, Result};
 use crate::timing::Sink;
@@ -28,7 +27,7 @@ pub fn materialize(row: &RowRef) -> Vec<Value> {
 #[derive(Debug)]
 pub struct RawTable {
     id: u32,
-    shards: Vec<ShardStore>,
+    shards: Vec<ShardView>,
     indexes: Vec<(String, IndexId)>,
 }
 
@@ -41,18 +40,18 @@ impl RawTable {
         let def = store.def();
         Ok(RawTable {
             id: def.id,
-            shards: store.shards().to_vec(),
+            shards: store.shard_views(),
             indexes: def.indexes.iter().map(|i| (i.name.clone(), i.id)).collect(),
         })
     }
 
     /// The data map of every shard.
-    pub fn data_maps(&self) -> Vec<&RowMap> {
-        self.shards.iter().map(|s| s.data().as_ref()).collect()
+    pub fn data_maps(&self) -> Vec<&MapView> {
+        self.shards.iter().map(|s| s.data()).collect()
     }
 
     /// The data map of an unsharded table.
-    pub fn data(&self) -> Result<&Arc<RowMap>> {
+    pub fn data(&self) -> Result<&MapView> {
         match self.shards.as_slice() {
             [one] => Ok(one.data()),
             many => Err(BenchError::Raw(format!(
@@ -63,7 +62,7 @@ impl RawTable {
     }
 
     /// The id and map of a secondary index of an unsharded table.
-    pub fn index(&self, name: &str) -> Result<(IndexId, &Arc<RowMap>)> {
+    pub fn index(&self, name: &str) -> Result<(IndexId, &MapView)> {
         let id = self
             .indexes
             .iter()
@@ -110,7 +109,7 @@ impl RawTable {
 
 /// Takes up to `n` entries of a range into the sink; returns the last key.
 pub fn range_into(
-    map: &RowMap,
+    map: &MapView,
     lower: Bound<&[u8]>,
     upper: Bound<&[u8]>,
     direction: Direction,
@@ -118,7 +117,7 @@ pub fn range_into(
     sink: &mut Sink,
 ) -> Option<Bytes> {
     let mut last = None;
-    for (key, row) in map.range(lower, upper, direction).take(n) {
+    for (key, row) in map.cursor(lower, upper, direction).take(n) {
         sink.push(materialize(&row));
         last = Some(key);
     }
@@ -130,7 +129,7 @@ pub fn range_into(
 /// bytes (for equality branches: the primary key).
 #[derive(Debug)]
 pub struct Branch<'m> {
-    pub map: &'m RowMap,
+    pub map: &'m MapView,
     pub lower: Vec<u8>,
     pub upper: Vec<u8>,
     pub strip: usize,
@@ -173,7 +172,7 @@ pub fn union_into(
         .iter()
         .zip(&starts)
         .map(|(b, (key, incl))| {
-            b.map.range(
+            b.map.cursor(
                 lower_bound(key, *incl),
                 Bound::Excluded(&b.upper[..]),
                 Direction::Asc,
@@ -237,11 +236,14 @@ pub fn intersect_into(
             seek.clear();
             seek.extend_from_slice(&b.lower[..b.strip]);
             seek.extend_from_slice(&target);
-            let (key, row) = b.map.first(
-                lower_bound(&seek, inclusive),
-                Bound::Excluded(&b.upper[..]),
-                Direction::Asc,
-            )?;
+            let (key, row) = b
+                .map
+                .cursor(
+                    lower_bound(&seek, inclusive),
+                    Bound::Excluded(&b.upper[..]),
+                    Direction::Asc,
+                )
+                .next()?;
             let suffix = &key[b.strip..];
             if inclusive && suffix == target.as_slice() {
                 agree += 1;
@@ -264,7 +266,7 @@ pub fn intersect_into(
 
 /// The `k` rows with the smallest (`column`, `id`) over every map, in that
 /// order: one pass with a bounded heap.
-pub fn top_k_into(maps: &[&RowMap], column: usize, k: usize, sink: &mut Sink) {
+pub fn top_k_into(maps: &[&MapView], column: usize, k: usize, sink: &mut Sink) {
     let int = |row: &RowRef, c: usize| match row.get(c) {
         Some(Value::Int(i)) => *i,
         _ => i64::MIN,

@@ -102,7 +102,7 @@ impl Db {
         let ctx = context(random_bytes()?, key, &options);
         Ok(Db {
             inner: Arc::new(Inner {
-                store: Arc::new(Store::new()),
+                store: Arc::new(Store::with_options(options.store.clone())),
                 durable: Mutex::new(None),
                 report: None,
                 ctx,
@@ -135,6 +135,7 @@ impl Db {
             sync: options.sync,
             repair: options.repair,
             mac_key: options.mac_key,
+            store: options.store.clone(),
             ..durable::Options::default()
         };
         if let Some(bytes) = options.checkpoint_wal_bytes {
@@ -155,6 +156,31 @@ impl Db {
     /// What recovery found when the directory was opened (`None` in memory).
     pub fn recovery_report(&self) -> Option<&RecoveryReport> {
         self.inner.report.as_ref()
+    }
+
+    /// A pinned view of the database as it is now: every query on the
+    /// returned [`crate::Snapshot`] reads this moment, whatever is written
+    /// meanwhile, until it is dropped or the retention limit in
+    /// [`crate::StoreOptions`] expires it.
+    ///
+    /// ```
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE t (id INT PRIMARY KEY)")?;
+    /// db.execute("INSERT INTO t VALUES (1)")?;
+    /// let snap = db.snapshot();
+    /// db.execute("INSERT INTO t VALUES (2)")?;
+    /// assert_eq!(snap.query("SELECT id FROM t", None)?.len(), 1);
+    /// assert_eq!(db.query("SELECT id FROM t", None)?.len(), 2);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> crate::Snapshot {
+        crate::Snapshot::new(self.clone(), self.inner.store.pin())
+    }
+
+    /// What the store holds (versions, memtables, runs, bytes) and what its
+    /// background maintenance did.
+    pub fn store_stats(&self) -> keyset_store::StoreStats {
+        self.inner.store.stats()
     }
 
     /// The store underneath (for tools and benchmarks).
@@ -376,8 +402,20 @@ impl Db {
         ctx: &ExecContext,
         columns: Arc<[String]>,
     ) -> Result<Page> {
-        let view = self.inner.store.read();
-        let page = execute_page(&view, plan, cursor, ctx)?;
+        self.page_in_view(&self.inner.store.read(), plan, cursor, ctx, columns)
+    }
+
+    /// One page of `plan` read through `view` (the current view, or a
+    /// pinned snapshot's).
+    pub(crate) fn page_in_view(
+        &self,
+        view: &keyset_store::ReadView,
+        plan: &Plan,
+        cursor: Option<&Cursor>,
+        ctx: &ExecContext,
+        columns: Arc<[String]>,
+    ) -> Result<Page> {
+        let page = execute_page(view, plan, cursor, ctx)?;
         let rows = page
             .rows
             .iter()

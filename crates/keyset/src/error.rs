@@ -64,6 +64,10 @@ pub enum Error {
     /// A row could not be deserialized into the requested type.
     #[error("cannot deserialize row: {0}")]
     Deserialize(String),
+    /// A snapshot was released or expired under the retention limit
+    /// (`StoreOptions::retention`); take a new one.
+    #[error("snapshot expired: {0}")]
+    SnapshotExpired(String),
     /// The statement is not the kind this call takes (e.g. an INSERT given to `query`).
     #[error("{0}")]
     WrongStatement(String),

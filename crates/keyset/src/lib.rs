@@ -33,6 +33,7 @@ mod error;
 mod options;
 mod page;
 mod row;
+mod snapshot;
 mod stream;
 mod write;
 
@@ -46,8 +47,10 @@ pub use keyset_plan::{
     col, AccessPath, Expr, MergeMode, Plan, Projection, Query, SortDirection, Statement,
 };
 pub use keyset_store::durable::{RecoveryReport, SyncMode};
+pub use keyset_store::StoreStats;
 pub use keyset_store::{ColumnDef, ColumnType, IndexSpec, TableDef, TableSpec, Value};
-pub use options::{ExecOptions, Options};
+pub use options::{ExecOptions, Options, Retention, StoreOptions};
 pub use page::Page;
 pub use row::{FromValue, Row};
+pub use snapshot::Snapshot;
 pub use stream::{RowStream, DEFAULT_STREAM_PAGE};

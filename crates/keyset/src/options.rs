@@ -5,6 +5,7 @@ use std::fmt;
 
 pub use keyset_executor::ExecOptions;
 pub use keyset_store::durable::SyncMode;
+pub use keyset_store::{Retention, StoreOptions};
 
 /// Options for [`crate::Db::open_with`] (and, for the executor settings,
 /// [`crate::Db::memory_with`]).
@@ -24,6 +25,9 @@ pub struct Options {
     pub accepted_mac_keys: Vec<[u8; 32]>,
     /// Executor tuning (chunk length, sort-buffer bound).
     pub exec: ExecOptions,
+    /// The store's tuning: memtable size, back-pressure, and how long and
+    /// how many snapshots are kept (`Db::snapshot`).
+    pub store: StoreOptions,
 }
 
 impl fmt::Debug for Options {
@@ -35,6 +39,7 @@ impl fmt::Debug for Options {
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
             .field("accepted_mac_keys", &self.accepted_mac_keys.len())
             .field("exec", &self.exec)
+            .field("store", &self.store)
             .finish()
     }
 }

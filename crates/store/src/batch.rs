@@ -18,6 +18,7 @@ use crate::row::{Row, RowRef, MAX_ROW_BYTES};
 use crate::store::StoreState;
 use crate::table::TableStore;
 use crate::value::{Value, ValueRejection};
+use crate::view::TableView;
 
 /// The values of a row to put, by position or by column name.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,7 +120,7 @@ pub enum WriteOp {
 /// Validates a whole batch against `state`; returns one op per distinct key,
 /// in the order keys were first written.
 pub(crate) fn validate(state: &StoreState, batch: &Batch) -> Result<Vec<WriteOp>> {
-    let mut ops: Vec<(Arc<TableStore>, RawDataKey, WriteOp)> = Vec::with_capacity(batch.len());
+    let mut ops: Vec<(TableView, RawDataKey, WriteOp)> = Vec::with_capacity(batch.len());
     let mut position: HashMap<RawDataKey, usize> = HashMap::with_capacity(batch.len());
     for op in batch.ops() {
         let (table, key, write) = match op {
@@ -171,13 +172,10 @@ pub(crate) fn validate(state: &StoreState, batch: &Batch) -> Result<Vec<WriteOp>
     Ok(ops.into_iter().map(|(_, _, w)| w).collect())
 }
 
-fn lookup(state: &StoreState, table: &str) -> Result<Arc<TableStore>> {
-    state
-        .table(table)
-        .cloned()
-        .ok_or_else(|| StoreError::UnknownTable {
-            table: table.to_owned(),
-        })
+fn lookup(state: &StoreState, table: &str) -> Result<TableView> {
+    state.table(table).ok_or_else(|| StoreError::UnknownTable {
+        table: table.to_owned(),
+    })
 }
 
 fn reject(def: &TableDef, column: usize, why: ValueRejection) -> StoreError {
@@ -307,7 +305,7 @@ fn check_row_limits(table: &TableStore, row: &Row) -> Result<()> {
 /// Unique indexes: no two final rows of the batch share a non-NULL prefix,
 /// and no row outside the batch's changes holds one the batch claims.
 fn check_unique(
-    ops: &[(Arc<TableStore>, RawDataKey, WriteOp)],
+    ops: &[(TableView, RawDataKey, WriteOp)],
     changed: &HashMap<RawDataKey, usize>,
 ) -> Result<()> {
     let mut claimed: HashMap<Vec<u8>, &RawDataKey> = HashMap::new();
@@ -341,8 +339,8 @@ fn check_unique(
                 }
             }
             let upper = prefix_successor(&prefix).map(Bytes::from);
-            for shard in table.shards() {
-                let Some(map) = shard.index(index.id) else {
+            for shard in 0..table.shards().len() {
+                let Some(map) = table.index_map(shard, index.id) else {
                     continue;
                 };
                 let upper_bound = match &upper {
@@ -350,7 +348,8 @@ fn check_unique(
                     None => std::ops::Bound::Unbounded,
                 };
                 let lower = std::ops::Bound::Included(&prefix[..]);
-                for (_, existing) in map.range(lower, upper_bound, crate::map::Direction::Asc) {
+                let mut cursor = map.cursor(lower, upper_bound, crate::map::Direction::Asc);
+                while let Some((_, existing)) = cursor.next_entry() {
                     let existing_key = table.data_key_of(&existing);
                     if existing_key != *key && !changed.contains_key(&existing_key) {
                         return Err(violation());

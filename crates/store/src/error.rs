@@ -52,6 +52,14 @@ pub enum StoreError {
         len: usize,
         max: usize,
     },
+    #[error("index `{index}` on `{table}` cannot be built: the entry of the row with {key} encodes to {len} bytes, over the key limit of {max}")]
+    IndexKeyTooLong {
+        table: String,
+        index: String,
+        key: String,
+        len: usize,
+        max: usize,
+    },
     #[error("a row of `{table}` encodes to {len} bytes, over the limit of {max}")]
     RowTooLarge {
         table: String,

@@ -1,5 +1,6 @@
 //! keyset-store: values, the order-preserving key codec, the schema catalog,
-//! sharded ordered maps, batches and (with durability) the WAL and snapshots.
+//! versioned maps (memtables over sorted runs, `lsm`), read views, shards,
+//! batches and (with durability) the WAL and snapshots.
 //!
 //! The store knows keys and rows, not queries: it offers ordered ranges over
 //! raw keys in both directions and a serialized commit path. Planning,
@@ -12,11 +13,14 @@ pub mod codec;
 pub mod durable;
 pub mod error;
 pub mod key;
+pub mod lsm;
+pub mod maintenance;
 pub mod map;
 pub mod row;
 pub mod store;
 pub mod table;
 pub mod value;
+pub mod view;
 
 pub use batch::{Batch, BatchOp, RowInput, WriteOp};
 pub use catalog::{Catalog, ColumnDef, IndexDef, IndexSpec, TableDef, TableSpec};
@@ -29,8 +33,11 @@ pub use key::{
     DecodedDataKey, DecodedIndexKey, IndexId, IndexKeyHeader, RawDataKey, RawIndexKey, TableId,
     MAX_INDEX_COLUMNS, MAX_KEY_BYTES,
 };
-pub use map::{Direction, MapRange, OrderedMap};
+pub use lsm::{MapCounts, MapCursor, PinHandle, PinLost, Retention, Seq, LATEST};
+pub use maintenance::{StoreOptions, StoreStats};
+pub use map::Direction;
 pub use row::{Row, RowRef, MAX_ROW_BYTES};
 pub use store::{CommitInfo, CommitLog, Mutation, ReadView, Store, StoreState};
-pub use table::{RowMap, ShardStore, TableStore};
+pub use table::{MapId, RowMap, ShardStore, TableStore};
 pub use value::{ColumnType, Value};
+pub use view::{MapView, ShardView, TableView};

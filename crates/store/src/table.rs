@@ -9,17 +9,21 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::catalog::{IndexDef, TableDef};
 use crate::codec::{encode_component, skip_component, CodecError};
 use crate::key::{IndexId, RawDataKey, RawIndexKey, DATA_HEADER_LEN};
-use crate::map::OrderedMap;
+use crate::lsm::{MapCounts, Run, RunBuilder, Seq, VersionedMap, LATEST};
 use crate::row::{Row, RowRef};
 use crate::value::Value;
 
-/// A map from raw keys to shared rows: a data map or an index map.
-pub type RowMap = OrderedMap<RowRef>;
+/// The sources of one map (a data map or an index map), immutable as a set.
+pub type RowMap = VersionedMap;
 
-/// One shard of a table.
+/// One shard of a table: its data map and one map per secondary index.
+/// Immutable as a set of sources; the store publishes a new one when a
+/// memtable is frozen or a run replaces sources.
 #[derive(Clone)]
 pub struct ShardStore {
     data: Arc<RowMap>,
@@ -29,10 +33,17 @@ pub struct ShardStore {
 impl fmt::Debug for ShardStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShardStore")
-            .field("rows", &self.data.len())
+            .field("data", &self.data.counts())
             .field("indexes", &self.indexes.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// Which map of a shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MapId {
+    Data,
+    Index(IndexId),
 }
 
 impl ShardStore {
@@ -52,6 +63,40 @@ impl ShardStore {
     pub fn index(&self, id: IndexId) -> Option<&Arc<RowMap>> {
         self.indexes.get(&id)
     }
+
+    /// Every map of the shard with its id.
+    pub fn maps(&self) -> impl Iterator<Item = (MapId, &Arc<RowMap>)> {
+        std::iter::once((MapId::Data, &self.data))
+            .chain(self.indexes.iter().map(|(id, m)| (MapId::Index(*id), m)))
+    }
+
+    pub fn map(&self, id: MapId) -> Option<&Arc<RowMap>> {
+        match id {
+            MapId::Data => Some(&self.data),
+            MapId::Index(i) => self.indexes.get(&i),
+        }
+    }
+
+    /// This shard with map `id` replaced.
+    pub(crate) fn with_map(&self, id: MapId, map: RowMap) -> ShardStore {
+        let mut shard = self.clone();
+        match id {
+            MapId::Data => shard.data = Arc::new(map),
+            MapId::Index(i) => {
+                shard.indexes.insert(i, Arc::new(map));
+            }
+        }
+        shard
+    }
+
+    /// Counts over every map of the shard.
+    pub fn counts(&self) -> MapCounts {
+        let mut c = MapCounts::default();
+        for (_, m) in self.maps() {
+            c += m.counts();
+        }
+        c
+    }
 }
 
 /// The stored form of one table.
@@ -68,6 +113,15 @@ impl fmt::Debug for TableStore {
             .field("shards", &self.shards)
             .finish()
     }
+}
+
+/// A run of sorted, distinct keys, all at `seq`.
+fn run_of(entries: impl Iterator<Item = (Bytes, RowRef)>, len: usize, seq: Seq) -> Run {
+    let mut run = RunBuilder::with_capacity(len, len * 24);
+    for (k, row) in entries {
+        run.push(&k, seq, Some(row));
+    }
+    run.finish()
 }
 
 /// FNV-1a over bytes: stable across runs and platforms.
@@ -116,13 +170,30 @@ impl TableStore {
         self.shards.get(shard)
     }
 
-    /// Rows in all shards.
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.data.len()).sum()
+    /// Rows visible at `seq` in all shards (a full count).
+    pub fn count_rows(&self, seq: Seq) -> usize {
+        self.shards.iter().map(|s| s.data.count_visible(seq)).sum()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Counts over every map of every shard.
+    pub fn counts(&self) -> MapCounts {
+        let mut c = MapCounts::default();
+        for s in &self.shards {
+            c += s.counts();
+        }
+        c
+    }
+
+    /// This table with shard `shard` replaced.
+    pub(crate) fn with_shard(&self, shard: usize, store: ShardStore) -> TableStore {
+        let mut shards = self.shards.clone();
+        if let Some(slot) = shards.get_mut(shard) {
+            *slot = store;
+        }
+        TableStore {
+            def: self.def.clone(),
+            shards,
+        }
     }
 
     /// The shard that holds rows whose partition column equals `value`.
@@ -177,22 +248,24 @@ impl TableStore {
         )
     }
 
-    /// The row stored under a data key, if any.
-    pub fn get(&self, key: &RawDataKey) -> Option<RowRef> {
+    /// The row stored under a data key at `seq`, if any.
+    pub fn get(&self, key: &RawDataKey, seq: Seq) -> Option<RowRef> {
         let shard = self.shard_for_key(key).ok()?;
-        self.shards.get(shard)?.data.get(key.as_bytes())
+        self.shards.get(shard)?.data.get(key.as_bytes(), seq)
     }
 
-    /// Stores a row (insert or replace), keeping every index in step.
-    /// Returns the row it replaced.
+    /// Writes a row (insert or replace) as batch `seq`, keeping every index
+    /// in step. Returns the row it replaced. Commit path only: the row
+    /// replaced is the newest version, whatever has been published.
     pub(crate) fn apply_put(
         &self,
         key: RawDataKey,
         row: RowRef,
+        seq: Seq,
     ) -> Result<Option<RowRef>, CodecError> {
         let shard = &self.shards[self.shard_for_key(&key)?];
-        let old = shard.data.get(key.as_bytes());
-        shard.data.insert(key.into_bytes(), row.clone());
+        let old = shard.data.get(key.as_bytes(), LATEST);
+        shard.data.insert(key.into_bytes(), seq, Some(row.clone()));
         for index in &self.def.indexes {
             let Some(map) = shard.indexes.get(&index.id) else {
                 continue;
@@ -201,41 +274,54 @@ impl TableStore {
             if let Some(old_row) = &old {
                 let old_key = self.index_key_of(index, old_row);
                 if old_key != new_key {
-                    map.remove(old_key.as_bytes());
+                    map.insert(old_key.into_bytes(), seq, None);
                 }
             }
-            map.insert(new_key.into_bytes(), row.clone());
+            map.insert(new_key.into_bytes(), seq, Some(row.clone()));
         }
         Ok(old)
     }
 
-    /// Deletes the row under a data key and its index entries. Returns it.
-    pub(crate) fn apply_delete(&self, key: &RawDataKey) -> Result<Option<RowRef>, CodecError> {
+    /// Deletes the row under a data key and its index entries as batch
+    /// `seq`. Returns it.
+    pub(crate) fn apply_delete(
+        &self,
+        key: &RawDataKey,
+        seq: Seq,
+    ) -> Result<Option<RowRef>, CodecError> {
         let shard = &self.shards[self.shard_for_key(key)?];
-        let Some(old) = shard.data.remove(key.as_bytes()) else {
+        let Some(old) = shard.data.get(key.as_bytes(), LATEST) else {
             return Ok(None);
         };
+        shard.data.insert(key.clone().into_bytes(), seq, None);
         for index in &self.def.indexes {
             if let Some(map) = shard.indexes.get(&index.id) {
-                map.remove(self.index_key_of(index, &old).as_bytes());
+                map.insert(self.index_key_of(index, &old).into_bytes(), seq, None);
             }
         }
         Ok(Some(old))
     }
 
     /// A table that shares this one's maps and has `index` as well, built
-    /// over the rows already present. The caller checks uniqueness first.
-    pub(crate) fn with_index(&self, def: Arc<TableDef>, index: &IndexDef) -> TableStore {
+    /// over the rows visible at `seq` as one run whose versions are `seq`.
+    /// The caller checks uniqueness and key sizes first.
+    pub(crate) fn with_index(&self, def: Arc<TableDef>, index: &IndexDef, seq: Seq) -> TableStore {
         let shards = self
             .shards
             .iter()
             .map(|shard| {
-                let map = Arc::new(RowMap::new());
-                for (_, row) in shard.data.iter() {
-                    map.insert(self.index_key_of(index, &row).into_bytes(), row);
+                let mut entries: Vec<(Bytes, RowRef)> = Vec::new();
+                shard.data.for_each(seq, |_, row| {
+                    entries.push((self.index_key_of(index, row).into_bytes(), row.clone()));
+                });
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let key_bytes = entries.iter().map(|(k, _)| k.len()).sum();
+                let mut run = RunBuilder::with_capacity(entries.len(), key_bytes);
+                for (k, row) in entries {
+                    run.push(&k, seq, Some(row));
                 }
                 let mut indexes = shard.indexes.clone();
-                indexes.insert(index.id, map);
+                indexes.insert(index.id, Arc::new(RowMap::from_run(run.finish())));
                 ShardStore {
                     data: shard.data.clone(),
                     indexes,
@@ -243,6 +329,54 @@ impl TableStore {
             })
             .collect();
         TableStore { def, shards }
+    }
+
+    /// A table whose maps hold exactly `rows` (each with its data key), as
+    /// runs at `seq`: a bulk load with no per-row skiplist insert.
+    pub(crate) fn bulk_loaded(
+        def: Arc<TableDef>,
+        rows: Vec<RowRef>,
+        seq: Seq,
+    ) -> Result<TableStore, CodecError> {
+        let empty = TableStore::new(def.clone());
+        let mut per_shard: Vec<Vec<(Bytes, RowRef)>> = vec![Vec::new(); empty.shards.len()];
+        for row in rows {
+            let key = empty.data_key_of(&row);
+            let shard = empty.shard_for_key(&key)?;
+            per_shard[shard].push((key.into_bytes(), row));
+        }
+        let shards = per_shard
+            .into_iter()
+            .map(|mut rows| {
+                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let data = run_of(
+                    rows.iter().map(|(k, r)| (k.clone(), r.clone())),
+                    rows.len(),
+                    seq,
+                );
+                let indexes = def
+                    .indexes
+                    .iter()
+                    .map(|index| {
+                        let mut entries: Vec<(Bytes, RowRef)> = rows
+                            .iter()
+                            .map(|(_, r)| (empty.index_key_of(index, r).into_bytes(), r.clone()))
+                            .collect();
+                        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        let n = entries.len();
+                        (
+                            index.id,
+                            Arc::new(RowMap::from_run(run_of(entries.into_iter(), n, seq))),
+                        )
+                    })
+                    .collect();
+                ShardStore {
+                    data: Arc::new(RowMap::from_run(data)),
+                    indexes,
+                }
+            })
+            .collect();
+        Ok(TableStore { def, shards })
     }
 
     /// A table that shares this one's maps without `index`.

@@ -63,7 +63,7 @@ pub fn dump(store: &Store) -> Dump {
     for table in view.tables() {
         let def = table.def();
         let mut data = BTreeMap::new();
-        for shard in table.shards() {
+        for shard in table.shard_views() {
             for (k, row) in shard.data().iter() {
                 data.insert(k.to_vec(), row.values().to_vec());
             }
@@ -71,7 +71,7 @@ pub fn dump(store: &Store) -> Dump {
         out.insert(format!("{}.data", def.name), data);
         for index in &def.indexes {
             let mut entries = BTreeMap::new();
-            for shard in table.shards() {
+            for shard in table.shard_views() {
                 let map = shard.index(index.id).expect("index map exists");
                 for (k, row) in map.iter() {
                     entries.insert(k.to_vec(), row.values().to_vec());

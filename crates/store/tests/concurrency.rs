@@ -36,11 +36,12 @@ fn scan_all(store: &Store) -> usize {
     let t = view.table("t").expect("t");
     let index = t.def().index_by_name("by_v").expect("by_v").id;
     let mut seen = 0;
-    for shard in t.shards() {
+    for shard in t.shard_views() {
         for map in [shard.data(), shard.index(index).expect("map")] {
             for dir in [Direction::Asc, Direction::Desc] {
                 let mut last: Option<bytes::Bytes> = None;
-                for (k, _) in map.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, dir)
+                for (k, _) in
+                    map.cursor(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded, dir)
                 {
                     if let Some(prev) = &last {
                         assert!(dir.precedes(&prev[..], &k[..]), "out of order");

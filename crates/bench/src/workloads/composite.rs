@@ -260,7 +260,7 @@ fn intersection_by_filter(
         raw: Some(Box::new(|i, sink| {
             let b = &scans[at(i)];
             let a = Value::Int(params[at(i)][0]);
-            let range = b.map.range(
+            let range = b.map.cursor(
                 Bound::Included(&b.lower[..]),
                 Bound::Excluded(&b.upper[..]),
                 Direction::Asc,

@@ -266,7 +266,7 @@ pub fn depth(env: &Env) -> Result<Vec<Measurement>> {
             Ok(())
         }),
         raw: Some(Box::new(|_, sink| {
-            let range = map.range(
+            let range = map.cursor(
                 Bound::Included(&start),
                 Bound::Excluded(&end),
                 Direction::Asc,

@@ -38,7 +38,7 @@ pub fn top_k(env: &Env) -> Result<Vec<Measurement>> {
             Ok(())
         }),
         raw: Some(Box::new(|_, sink| {
-            top_k_into(&[data.as_ref()], C_COLUMN, PAGE, sink);
+            top_k_into(&[data], C_COLUMN, PAGE, sink);
             Ok(())
         })),
     };

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use keyset_plan::Plan;
-use keyset_store::{Direction, RowRef, TableStore};
+use keyset_store::{Direction, RowRef, TableView};
 
 use super::cursors::Minter;
 use super::{Page, PageStats, StopReason};
@@ -79,7 +79,7 @@ impl Frontier {
 
 /// One page of a streaming plan merged unordered across its shards.
 pub(super) fn frontier_page(
-    table: &Arc<TableStore>,
+    table: &TableView,
     plan: &Plan,
     direction: Direction,
     resume: Option<&CursorState>,

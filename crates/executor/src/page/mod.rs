@@ -12,10 +12,9 @@ mod frontier;
 mod streaming;
 
 use std::fmt;
-use std::sync::Arc;
 
 use keyset_plan::{CursorKind, OrderStrategy, Plan};
-use keyset_store::{ReadView, Row, RowRef, TableStore, Value};
+use keyset_store::{ReadView, Row, RowRef, TableView, Value};
 
 use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor};
@@ -149,7 +148,7 @@ pub fn execute_page(
     cursor: Option<&Cursor>,
     ctx: &ExecContext,
 ) -> Result<Page, ExecError> {
-    let table = current_table(view, plan)?;
+    let table = &current_table(view, plan)?;
     let resume = cursor
         .map(|c| open_cursor(c, &ctx.keys, ctx.database, plan))
         .transpose()?;
@@ -165,7 +164,7 @@ pub fn execute_page(
 }
 
 /// The table the plan was made for, as the view holds it now.
-fn current_table<'v>(view: &'v ReadView, plan: &Plan) -> Result<&'v Arc<TableStore>, ExecError> {
+fn current_table(view: &ReadView, plan: &Plan) -> Result<TableView, ExecError> {
     let planned = &plan.table;
     let table = view
         .table_by_id(planned.id)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset_plan::Plan;
-use keyset_store::{Direction, RowRef, TableStore};
+use keyset_store::{Direction, RowRef, TableView};
 
 use super::cursors::{Minter, Start};
 use super::{Page, PageStats, StopReason};
@@ -66,7 +66,7 @@ impl Run {
 
 /// One page of a plan whose order the access path gives (`Stream(direction)`).
 pub(super) fn stream_page(
-    table: &Arc<TableStore>,
+    table: &TableView,
     plan: &Plan,
     direction: Direction,
     resume: Option<&CursorState>,

@@ -10,7 +10,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use keyset_plan::{AccessPath, Budget, CursorKind, MergeMode, Plan};
-use keyset_store::{Direction, IndexDef, ShardStore, TableStore, Value};
+use keyset_store::{Direction, IndexDef, ShardView, TableView, Value};
 
 use super::budget::{Meter, PageBudget};
 use super::by_keys::ByKeysStream;
@@ -59,7 +59,7 @@ impl KeySpace {
 /// Everything needed to build the streams of one page.
 #[derive(Debug)]
 pub struct StreamBuilder<'a> {
-    table: &'a Arc<TableStore>,
+    table: &'a TableView,
     plan: &'a Plan,
     ctx: &'a ExecContext,
     /// The shards the page reads (table shard numbers), in order.
@@ -82,7 +82,7 @@ impl<'a> StreamBuilder<'a> {
     /// A builder for the shards `plan` reads, traversed in `direction`;
     /// `chunking` is what the whole page would read first.
     pub fn new(
-        table: &'a Arc<TableStore>,
+        table: &'a TableView,
         plan: &'a Plan,
         ctx: &'a ExecContext,
         direction: Direction,
@@ -185,7 +185,7 @@ impl<'a> StreamBuilder<'a> {
             .map(|&s| {
                 self.next_quota.set(0);
                 let shard = self.shard(s)?;
-                let tree = self.tree(space, shard, s)?;
+                let tree = self.tree(space, &shard, s)?;
                 Ok(if guarded {
                     Box::new(MonotonicGuard::new(tree, "shard stream")) as BoxStream
                 } else {
@@ -196,7 +196,7 @@ impl<'a> StreamBuilder<'a> {
     }
 
     /// The plan's tree over one shard, in `space`.
-    fn tree(&self, space: KeySpace, shard: &ShardStore, s: usize) -> Result<BoxStream, ExecError> {
+    fn tree(&self, space: KeySpace, shard: &ShardView, s: usize) -> Result<BoxStream, ExecError> {
         match (space, &self.plan.access) {
             (
                 KeySpace::Index,
@@ -218,7 +218,7 @@ impl<'a> StreamBuilder<'a> {
     fn primary_order(
         &self,
         path: &AccessPath,
-        shard: &ShardStore,
+        shard: &ShardView,
         s: usize,
     ) -> Result<BoxStream, ExecError> {
         let table = self.table.def();
@@ -279,7 +279,7 @@ impl<'a> StreamBuilder<'a> {
     fn children(
         &self,
         children: &[AccessPath],
-        shard: &ShardStore,
+        shard: &ShardView,
         s: usize,
     ) -> Result<Vec<BoxStream>, ExecError> {
         children
@@ -304,7 +304,7 @@ impl<'a> StreamBuilder<'a> {
 
     fn index_range(
         &self,
-        shard: &ShardStore,
+        shard: &ShardView,
         id: keyset_store::IndexId,
         (prefix, lower, upper): Range<'_>,
         keys: IndexKeys,
@@ -326,7 +326,7 @@ impl<'a> StreamBuilder<'a> {
     /// collected and sorted by primary key.
     fn sorted_index_range(
         &self,
-        shard: &ShardStore,
+        shard: &ShardView,
         id: keyset_store::IndexId,
         (prefix, lower, upper): Range<'_>,
     ) -> Result<BoxStream, ExecError> {
@@ -364,8 +364,8 @@ impl<'a> StreamBuilder<'a> {
         quota
     }
 
-    fn shard(&self, shard: usize) -> Result<&ShardStore, ExecError> {
-        self.table.shard(shard).ok_or_else(|| {
+    fn shard(&self, shard: usize) -> Result<ShardView, ExecError> {
+        self.table.shard_view(shard).ok_or_else(|| {
             ExecError::internal(format!(
                 "shard {shard} of table `{}` does not exist",
                 self.table.def().name

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset_store::key::DATA_HEADER_LEN;
-use keyset_store::{Direction, RawDataKey, TableStore, Value};
+use keyset_store::{Direction, RawDataKey, TableView, Value};
 
 use super::budget::Meter;
 use super::{reaches, KeyItem, OrderedKeyStream, Step};
@@ -16,7 +16,7 @@ use crate::error::ExecError;
 /// Point lookups of a sorted list of data keys.
 #[derive(Debug)]
 pub struct ByKeysStream {
-    table: Arc<TableStore>,
+    table: TableView,
     direction: Direction,
     /// Whole `RawDataKey`s, sorted into `direction`, deduplicated.
     keys: Vec<Bytes>,
@@ -28,7 +28,7 @@ impl ByKeysStream {
     /// Looks up `primary_keys` (full keys) of `table`, keeping those whose
     /// shard is in `shards`.
     pub fn new(
-        table: Arc<TableStore>,
+        table: TableView,
         primary_keys: &[Vec<Value>],
         shards: &[usize],
         direction: Direction,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use keyset_store::codec::encode_tuple;
 use keyset_store::key::range_bounds;
-use keyset_store::{Direction, IndexDef, IndexKeyHeader, ShardStore, TableDef, Value};
+use keyset_store::{Direction, IndexDef, IndexKeyHeader, ShardView, TableDef, Value};
 
 use super::budget::Meter;
 use super::map_range::{Chunking, MapRangeStream};
@@ -36,7 +36,7 @@ pub fn index_head(table: &TableDef, index: &IndexDef) -> [u8; keyset_store::key:
 /// An index range of one shard.
 #[allow(clippy::too_many_arguments)]
 pub fn index_range_leaf(
-    shard: &ShardStore,
+    shard: &ShardView,
     table: &TableDef,
     index: &IndexDef,
     (prefix, lower, upper): (&[Value], Bound<&Value>, Bound<&Value>),

@@ -1,6 +1,7 @@
 //! The chunked reader under every range leaf: one key range of one map (a
-//! shard's data map or one of its index maps), read in chunks that start
-//! small and grow, each starting strictly after the last key read. It yields
+//! shard's data map or one of its index maps) at the page's read view,
+//! read through one merging cursor in chunks that start small and grow. A
+//! seek moves the cursor forward from where it is (runs gallop). It yields
 //! keys and row `Arc`s as stored; it never decodes a row, never looks at the
 //! filter and never reads more than one chunk ahead of its consumer.
 
@@ -10,7 +11,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use keyset_store::{Direction, RowMap, RowRef};
+use keyset_store::{Direction, MapCursor, MapView, RowRef};
 
 use super::budget::Meter;
 use super::{reaches, KeyItem, OrderedKeyStream, Step};
@@ -55,10 +56,12 @@ impl Chunking {
 
 /// A key range of one map, read in chunks.
 pub struct MapRangeStream {
-    map: Arc<RowMap>,
+    map: MapView,
+    /// Opened at the first read, from `near` to `far`.
+    cursor: Option<MapCursor>,
     direction: Direction,
-    /// Where reading continues: the lower bound ascending, the upper
-    /// bound descending. Moves past every chunk read and every seek.
+    /// Where reading starts: the lower bound ascending, the upper bound
+    /// descending. Seeks before the first read tighten it.
     near: Bound<Bytes>,
     /// The fixed end of the range.
     far: Bound<Bytes>,
@@ -90,7 +93,7 @@ impl MapRangeStream {
     /// that range must start with `base`; the keys yielded are the rest of
     /// each key after `base` (a zero-copy slice).
     pub fn new(
-        map: Arc<RowMap>,
+        map: MapView,
         direction: Direction,
         (lower, upper): (Bound<Bytes>, Bound<Bytes>),
         base: Bytes,
@@ -103,6 +106,7 @@ impl MapRangeStream {
         };
         MapRangeStream {
             map,
+            cursor: None,
             direction,
             near,
             far,
@@ -122,24 +126,21 @@ impl MapRangeStream {
         } else {
             self.chunk_len
         };
-        let (lower, upper) = match self.direction {
-            Direction::Asc => (&self.near, &self.far),
-            Direction::Desc => (&self.far, &self.near),
-        };
-        let read = self.map.read_chunk(
-            as_slice_bound(lower),
-            as_slice_bound(upper),
-            self.direction,
-            want,
-            &mut self.chunk,
-        );
+        let cursor = self.cursor.get_or_insert_with(|| {
+            let (lower, upper) = match self.direction {
+                Direction::Asc => (&self.near, &self.far),
+                Direction::Desc => (&self.far, &self.near),
+            };
+            self.map
+                .cursor(as_slice_bound(lower), as_slice_bound(upper), self.direction)
+        });
+        let before = self.chunk.len();
+        self.chunk.extend(cursor.by_ref().take(want));
+        let read = self.chunk.len() - before;
         self.meter.count(read);
         self.read_any = true;
         if read < want {
             self.drained = true;
-        }
-        if let Some((last, _)) = self.chunk.back() {
-            self.near = Bound::Excluded(last.clone());
         }
         self.chunk_len = self.chunk_len.saturating_mul(2).min(self.chunking.max_len);
     }
@@ -200,13 +201,20 @@ impl OrderedKeyStream for MapRangeStream {
             raw.extend_from_slice(target);
             Bytes::from(raw)
         };
-        let bound = if inclusive {
-            Bound::Included(raw_target)
-        } else {
-            Bound::Excluded(raw_target)
-        };
-        if tighten(&mut self.near, bound, self.direction) && self.read_any {
-            self.chunk_len = SEEK_CHUNK_LEN.min(self.chunking.max_len);
+        match &mut self.cursor {
+            // The cursor never moves back, so a seek never widens the range.
+            Some(cursor) => {
+                cursor.seek(&raw_target, inclusive);
+                self.chunk_len = SEEK_CHUNK_LEN.min(self.chunking.max_len);
+            }
+            None => {
+                let bound = if inclusive {
+                    Bound::Included(raw_target)
+                } else {
+                    Bound::Excluded(raw_target)
+                };
+                tighten(&mut self.near, bound, self.direction);
+            }
         }
         Ok(())
     }
@@ -255,12 +263,16 @@ mod tests {
     use super::*;
     use crate::stream::testing::{decode, key};
 
-    fn map(keys: impl IntoIterator<Item = u32>) -> Arc<RowMap> {
-        let map = RowMap::new();
+    fn map(keys: impl IntoIterator<Item = u32>) -> MapView {
+        let map = keyset_store::RowMap::new();
         for k in keys {
-            map.insert(key(k), Arc::new(Row::new(vec![Value::Int(i64::from(k))])));
+            map.insert(
+                key(k),
+                1,
+                Some(Arc::new(Row::new(vec![Value::Int(i64::from(k))]))),
+            );
         }
-        Arc::new(map)
+        MapView::new(Arc::new(map), 1)
     }
 
     fn drain(stream: &mut MapRangeStream) -> Vec<u32> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset_store::key::range_bounds;
-use keyset_store::{Direction, RawDataKey, ShardStore, TableId, Value};
+use keyset_store::{Direction, RawDataKey, ShardView, TableId, Value};
 
 use super::budget::Meter;
 use super::map_range::{Chunking, MapRangeStream};
@@ -28,7 +28,7 @@ pub fn primary_range_bounds(
 /// A primary range of one shard, yielding encoded primary keys.
 #[allow(clippy::too_many_arguments)]
 pub fn primary_range_leaf(
-    shard: &ShardStore,
+    shard: &ShardView,
     table: TableId,
     prefix: &[Value],
     lower: Bound<&Value>,
@@ -49,7 +49,7 @@ pub fn primary_range_leaf(
 
 /// Every row of one shard, yielding encoded primary keys.
 pub fn full_scan_leaf(
-    shard: &ShardStore,
+    shard: &ShardView,
     table: TableId,
     direction: Direction,
     chunking: Chunking,

@@ -115,14 +115,14 @@ mod tests {
     use std::sync::Arc;
 
     use keyset_plan::{OrderColumn, SortDirection};
-    use keyset_store::{ColumnDef, ColumnType, Row, TableDef, TableStore, Value};
+    use keyset_store::{ColumnDef, ColumnType, Row, TableDef, TableStore, TableView, Value};
 
     use super::*;
     use crate::topk::order::Ordered;
 
     /// `t(id INT PRIMARY KEY, v INT)` ordered by `v DESC, id`.
-    fn table() -> TableStore {
-        TableStore::new(Arc::new(TableDef {
+    fn table() -> TableView {
+        let store = TableStore::new(Arc::new(TableDef {
             id: 3,
             name: "t".into(),
             columns: vec![
@@ -134,7 +134,8 @@ mod tests {
             shards: 1,
             partition_column: 0,
             generation: 1,
-        }))
+        }));
+        TableView::new(Arc::new(store), 0)
     }
 
     const TERMS: [OrderColumn; 2] = [

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset_plan::Plan;
-use keyset_store::TableStore;
+use keyset_store::TableView;
 
 use self::best::{BestRows, Kept};
 use self::emit::{Emitter, Taken};
@@ -118,7 +118,7 @@ impl PassState {
 
 /// One page of a top-k plan.
 pub(crate) fn topk_page(
-    table: &Arc<TableStore>,
+    table: &TableView,
     plan: &Plan,
     resume: Option<&CursorState>,
     ctx: &ExecContext,

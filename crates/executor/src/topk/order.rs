@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 use keyset_plan::{OrderColumn, SortDirection};
-use keyset_store::{Row, RowRef, TableStore, Value};
+use keyset_store::{Row, RowRef, TableStore, TableView, Value};
 
 use crate::cursor::SortedRow;
 
@@ -70,7 +70,7 @@ impl Ordered for Entry {
 /// The full order key of a plan, possibly reversed (backward pages).
 pub(super) struct SortOrder<'a> {
     pub terms: &'a [OrderColumn],
-    pub table: &'a TableStore,
+    pub table: &'a TableView,
     pub reversed: bool,
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use keyset_plan::{MergeMode, Plan};
-use keyset_store::{Direction, TableStore};
+use keyset_store::{Direction, TableView};
 
 use super::best::{BestRows, Kept};
 use super::order::{Entry, SortOrder};
@@ -37,7 +37,7 @@ pub(super) enum PassEnd {
 /// What one page's passes share: the plan, its order, the page's budget
 /// and what the page has cost so far.
 pub(super) struct PassReader<'a> {
-    pub table: &'a Arc<TableStore>,
+    pub table: &'a TableView,
     pub plan: &'a Plan,
     pub ctx: &'a ExecContext,
     pub space: KeySpace,

@@ -52,7 +52,7 @@ impl DurableStore {
         if let Some(key) = options.mac_key {
             identity.mac_key = key;
         }
-        let recovered = recover(dir, &listing, options.repair)?;
+        let recovered = recover(dir, &listing, options.repair, &options.store)?;
         let mut report = recovered.report;
         report.created = created;
         let wal = match recovered.active {

@@ -51,6 +51,9 @@ pub struct Options {
     pub repair: bool,
     /// Use this cursor MAC key instead of the one in the directory.
     pub mac_key: Option<[u8; 32]>,
+    /// The in-memory layout's tuning (memtable size, back-pressure,
+    /// snapshot retention).
+    pub store: crate::maintenance::StoreOptions,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
             repair: false,
             mac_key: None,
+            store: crate::maintenance::StoreOptions::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ impl fmt::Debug for Options {
             .field("checkpoint_wal_bytes", &self.checkpoint_wal_bytes)
             .field("repair", &self.repair)
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
+            .field("store", &self.store)
             .finish()
     }
 }

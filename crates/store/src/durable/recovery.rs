@@ -69,7 +69,12 @@ fn drop_files(
 }
 
 /// Reads the directory and rebuilds the store.
-pub(crate) fn recover(dir: &Path, listing: &Listing, repair: bool) -> Result<Recovered> {
+pub(crate) fn recover(
+    dir: &Path,
+    listing: &Listing,
+    repair: bool,
+    options: &crate::maintenance::StoreOptions,
+) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     let mut actions: Vec<Action> = listing.temps.iter().cloned().map(Action::Remove).collect();
     report
@@ -78,7 +83,7 @@ pub(crate) fn recover(dir: &Path, listing: &Listing, repair: bool) -> Result<Rec
 
     let mut base = None;
     for (seq, path) in listing.snapshots.iter().rev() {
-        match snapshot::load(path, *seq) {
+        match snapshot::load(path, *seq, options) {
             Ok(store) => {
                 base = Some((*seq, store));
                 break;
@@ -95,7 +100,8 @@ pub(crate) fn recover(dir: &Path, listing: &Listing, repair: bool) -> Result<Rec
         }
     }
     let snapshot_seq = base.as_ref().map(|(seq, _)| *seq);
-    let (base_seq, store) = base.unwrap_or_else(|| (0, Arc::new(Store::new())));
+    let (base_seq, store) =
+        base.unwrap_or_else(|| (0, Arc::new(Store::with_options(options.clone()))));
     let stale = listing
         .snapshots
         .iter()

@@ -5,6 +5,7 @@
 //! This module writes and reads one file; choosing which snapshot to use
 //! and removing old ones belongs to recovery and the checkpoint.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -40,11 +41,13 @@ impl SnapshotContent {
         let tables = state
             .tables()
             .map(|table| {
-                let rows = table
-                    .shards()
-                    .iter()
-                    .flat_map(|shard| shard.data().iter().map(|(_, row)| row))
-                    .collect();
+                let mut rows = Vec::new();
+                for shard in 0..table.shards().len() {
+                    if let Some(map) = table.data_map(shard) {
+                        map.map()
+                            .for_each(table.seq(), |_, row| rows.push(row.clone()));
+                    }
+                }
                 (table.def().id, rows)
             })
             .collect();
@@ -225,7 +228,11 @@ fn verify_checksum(path: &Path, file_len: u64) -> Result<()> {
 
 /// Loads a snapshot into a fresh store after checking its checksum; `seq`
 /// is the sequence number its file name promises.
-pub(crate) fn load(path: &Path, seq: u64) -> Result<Arc<Store>> {
+pub(crate) fn load(
+    path: &Path,
+    seq: u64,
+    options: &crate::maintenance::StoreOptions,
+) -> Result<Arc<Store>> {
     let file_len = fs::metadata(path)
         .map_err(|e| StoreError::io(path, e))?
         .len();
@@ -266,10 +273,9 @@ pub(crate) fn load(path: &Path, seq: u64) -> Result<Arc<Store>> {
     if !reader.is_empty() {
         return Err(input.corrupted(at, "bytes left over after the catalog"));
     }
-    let store = Arc::new(Store::new());
+    let store = Arc::new(Store::with_options(options.clone()));
     let table_count = catalog.tables().count() as u64;
-    store.restore_catalog(catalog, seq);
-    let state = store.read();
+    let mut restored: HashMap<TableId, Vec<RowRef>> = HashMap::new();
     let declared = input.varint()?;
     if declared != table_count {
         return Err(input.corrupted(
@@ -281,7 +287,7 @@ pub(crate) fn load(path: &Path, seq: u64) -> Result<Arc<Store>> {
         let at = input.pos;
         let id = u32::try_from(input.varint()?)
             .map_err(|_| input.corrupted(at, "table id over 32 bits"))?;
-        let table = state.table_by_id(id).ok_or_else(|| {
+        let def = catalog.table_by_id(id).cloned().ok_or_else(|| {
             input.corrupted(
                 at,
                 format!("rows for table id {id}, which the catalog lacks"),
@@ -304,18 +310,19 @@ pub(crate) fn load(path: &Path, seq: u64) -> Result<Arc<Store>> {
                     format!("a row does not decode: {}", e.reason),
                 )
             })?;
-            if values.len() != table.def().columns.len() || !reader.is_empty() {
-                return Err(input.corrupted(
-                    at,
-                    format!("a row does not fit table `{}`", table.def().name),
-                ));
+            if values.len() != def.columns.len() || !reader.is_empty() {
+                return Err(input.corrupted(at, format!("a row does not fit table `{}`", def.name)));
             }
-            let row = Arc::new(Row::new(values));
-            table.apply_put(table.data_key_of(&row), row).map_err(|e| {
-                input.corrupted(at, format!("a row's key does not encode: {}", e.reason))
-            })?;
+            restored
+                .entry(id)
+                .or_default()
+                .push(Arc::new(Row::new(values)));
         }
     }
+    let end = input.pos;
+    store
+        .restore(catalog, restored, seq)
+        .map_err(|e| input.corrupted(end, format!("a row's key does not encode: {}", e.reason)))?;
     if input.pos != file_len - CHECKSUM_LEN {
         return Err(input.corrupted(input.pos, "bytes left over after the last table"));
     }
@@ -358,7 +365,7 @@ mod tests {
         let content = store.with_writers_paused(SnapshotContent::collect);
         let (path, bytes) = write(dir.path(), &content).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().len(), bytes);
-        let loaded = load(&path, content.seq).unwrap();
+        let loaded = load(&path, content.seq, &Default::default()).unwrap();
         assert_eq!(loaded.last_seq(), store.last_seq());
         let (a, b) = (store.read(), loaded.read());
         assert_eq!(a.catalog(), b.catalog());
@@ -366,8 +373,8 @@ mod tests {
         let (ta, tb) = (a.table("t").unwrap(), b.table("t").unwrap());
         assert_eq!(tb.len(), 50);
         let index = tb.def().index_by_name("by_v").unwrap().id;
-        for (sa, sb) in ta.shards().iter().zip(tb.shards()) {
-            let keys = |m: &crate::table::RowMap| m.iter().map(|(k, _)| k).collect::<Vec<_>>();
+        for (sa, sb) in ta.shard_views().iter().zip(tb.shard_views()) {
+            let keys = |m: &crate::view::MapView| m.iter().map(|(k, _)| k).collect::<Vec<_>>();
             assert_eq!(keys(sa.data()), keys(sb.data()));
             assert_eq!(
                 keys(sa.index(index).unwrap()),

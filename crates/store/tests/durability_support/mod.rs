@@ -75,7 +75,7 @@ pub fn batches(store: &Store) -> BTreeMap<i64, i64> {
         return BTreeMap::new();
     };
     let mut out = BTreeMap::new();
-    for shard in table.shards() {
+    for shard in table.shard_views() {
         for (_, row) in shard.data().iter() {
             let Some(Value::Int(batch)) = row.get(1) else {
                 panic!("row without a batch number: {row:?}");
@@ -96,7 +96,7 @@ pub fn assert_batches(store: &Store, count: i64) {
     if let Some(table) = view.table("items") {
         let index = table.def().index_by_name("by_batch").unwrap().id;
         let entries: usize = table
-            .shards()
+            .shard_views()
             .iter()
             .map(|s| s.index(index).unwrap().len())
             .sum();
