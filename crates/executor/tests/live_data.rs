@@ -74,7 +74,7 @@ fn page_through(
         let page = fx.page(plan, cursor.as_ref());
         for row in &page.rows {
             assert!(
-                plan.accepts(row.values()),
+                plan.filter_accepts(row.values()),
                 "a returned row passes the filter"
             );
             assert!(

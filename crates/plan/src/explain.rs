@@ -44,14 +44,15 @@ pub fn explain(plan: &Plan) -> String {
         })
         .collect();
     let _ = writeln!(out, "  order key: {}", order.join(", "));
-    let _ = writeln!(
-        out,
-        "  residual filter: {}",
-        plan.filter.as_ref().map_or_else(
-            || "none".to_owned(),
-            |p| predicate_text(p, table, MAX_LISTED_KEYS)
-        )
-    );
+    let residual = match &plan.filter {
+        None => "none".to_owned(),
+        Some(p) if plan.exact => format!(
+            "none (the range is exact: {})",
+            predicate_text(p, table, MAX_LISTED_KEYS)
+        ),
+        Some(p) => predicate_text(p, table, MAX_LISTED_KEYS),
+    };
+    let _ = writeln!(out, "  residual filter: {residual}");
     if plan.projection != (0..table.columns.len()).collect::<Vec<_>>() {
         let names: Vec<&str> = plan
             .projection

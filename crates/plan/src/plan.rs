@@ -119,8 +119,11 @@ pub struct Plan {
     pub table: Arc<TableDef>,
     /// The access path, in canonical form.
     pub access: AccessPath,
-    /// The whole filter, re-checked on every row (`None`: every row).
+    /// The whole filter (`None`: every row).
     pub filter: Option<crate::expr::Predicate>,
+    /// Whether the access path yields exactly the rows the filter accepts,
+    /// so no row needs the filter checked again (the residual is none).
+    pub exact: bool,
     /// The exact order of the result: the ORDER BY terms, then the primary
     /// key columns not already in it. Anchors are built from it.
     pub order: Vec<OrderColumn>,
@@ -137,8 +140,19 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether the row passes the plan's whole filter.
+    /// Whether a row the access path yielded passes the filter: always,
+    /// when the path is exact.
     pub fn accepts(&self, row: &[keyset_store::Value]) -> bool {
+        self.exact
+            || self
+                .filter
+                .as_ref()
+                .is_none_or(|p: &Predicate| p.accepts(row))
+    }
+
+    /// Whether a row passes the whole filter, exact path or not (for rows
+    /// not reached through the path, such as a carried top-k row).
+    pub fn filter_accepts(&self, row: &[keyset_store::Value]) -> bool {
         self.filter
             .as_ref()
             .is_none_or(|p: &Predicate| p.accepts(row))

@@ -68,7 +68,7 @@ fn primary_key_prefix_and_range_is_a_primary_range() {
 Query orders  [stream ASC]  cursor=DataKey  shards=all(1)  merge=ordered
   PrimaryRange  prefix=(7)  range=(3, +inf)  order: cust, seq
   order key: cust ASC, seq ASC
-  residual filter: (cust = 7 AND seq > 3)",
+  residual filter: none (the range is exact: (cust = 7 AND seq > 3))",
     );
     check(
         orders()
@@ -79,7 +79,7 @@ Query orders  [stream ASC]  cursor=DataKey  shards=all(1)  merge=ordered
 Query orders  [stream DESC]  cursor=DataKey  shards=all(1)  merge=ordered
   PrimaryRange  prefix=(7)  range=[1, 9]  order: cust, seq
   order key: seq DESC, cust DESC
-  residual filter: (cust = 7 AND seq BETWEEN 1 AND 9)",
+  residual filter: none (the range is exact: (cust = 7 AND seq BETWEEN 1 AND 9))",
     );
 }
 
@@ -105,7 +105,7 @@ fn index_prefix_and_range_is_an_index_range() {
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_city_age  prefix=('Oslo')  range=[30, +inf)  order: age, id
   order key: age ASC, id ASC
-  residual filter: (city = 'Oslo' AND age >= 30)",
+  residual filter: none (the range is exact: (city = 'Oslo' AND age >= 30))",
     );
 }
 
@@ -118,7 +118,7 @@ fn the_longest_usable_prefix_wins_and_a_range_counts_less_than_equality() {
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_city_age  prefix=('Oslo')  range=(3, +inf)  order: age, id
   order key: age ASC, id ASC
-  residual filter: (city = 'Oslo' AND age > 3)",
+  residual filter: none (the range is exact: (city = 'Oslo' AND age > 3))",
     );
     // by_age (1 equality) beats by_name (range only).
     check(
@@ -366,7 +366,7 @@ fn like_prefix_is_a_text_range_up_to_the_prefix_successor() {
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_name  range=['ab', 'ac')  order: name, id
   order key: name ASC, id ASC
-  residual filter: name LIKE 'ab%'",
+  residual filter: none (the range is exact: name LIKE 'ab%')",
     );
     check(
         users().filter(col("name").starts_with("")),
@@ -374,7 +374,7 @@ Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_name  range=['', +inf)  order: name, id
   order key: name ASC, id ASC
-  residual filter: name LIKE '%'",
+  residual filter: none (the range is exact: name LIKE '%')",
     );
 }
 
@@ -386,7 +386,7 @@ fn null_tests_use_null_as_a_key_value() {
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_email  prefix=(NULL)  order: id
   order key: id ASC
-  residual filter: email IS NULL",
+  residual filter: none (the range is exact: email IS NULL)",
     );
     check(
         users().filter(col("email").is_not_null()),
@@ -394,7 +394,7 @@ Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_email  range=(NULL, +inf)  order: email, id
   order key: email ASC, id ASC
-  residual filter: email IS NOT NULL",
+  residual filter: none (the range is exact: email IS NOT NULL)",
     );
     // `< x` on a nullable column excludes NULL, which sorts first.
     check(
@@ -403,7 +403,7 @@ Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_age  range=(NULL, 10)  order: age, id
   order key: age ASC, id ASC
-  residual filter: age < 10",
+  residual filter: none (the range is exact: age < 10)",
     );
 }
 
@@ -418,7 +418,7 @@ fn between_is_a_range_and_a_point_between_is_an_equality() {
 Query users  [stream DESC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_age  range=[20, 29]  order: age, id
   order key: age DESC, id DESC
-  residual filter: age BETWEEN 20 AND 29",
+  residual filter: none (the range is exact: age BETWEEN 20 AND 29)",
     );
     check(
         users().filter(col("age").between(20, 20)),
@@ -426,7 +426,7 @@ Query users  [stream DESC]  cursor=IndexRange  shards=all(4)  merge=ordered
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_age  prefix=(20)  order: id
   order key: id ASC
-  residual filter: age BETWEEN 20 AND 20",
+  residual filter: none (the range is exact: age BETWEEN 20 AND 20)",
     );
 }
 
@@ -444,6 +444,6 @@ fn access_path_literals_are_normalized_to_the_column_type() {
 Query users  [stream ASC]  cursor=IndexRange  shards=all(4)  merge=ordered
   IndexRange by_score  prefix=(3.0)  order: id
   order key: id ASC
-  residual filter: score = 3.0",
+  residual filter: none (the range is exact: score = 3.0)",
     );
 }

@@ -109,7 +109,16 @@ fn check_against_model(query: &Query, rows: &Rows) -> Result<(), TestCaseError> 
     let shards = p.shards.resolve(table.shards as usize);
     let mut accepted: Vec<&Vec<Value>> = Vec::new();
     for row in rows.values() {
-        if !p.accepts(row) {
+        // An exact path (no residual check) reaches only accepted rows.
+        if p.exact && covers(&p.access, table, row) {
+            prop_assert!(
+                p.filter_accepts(row),
+                "the path {:?} is marked exact but reaches row {:?}, which the filter refuses",
+                p.access,
+                row
+            );
+        }
+        if !p.filter_accepts(row) {
             continue;
         }
         prop_assert!(

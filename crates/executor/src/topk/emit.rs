@@ -114,7 +114,7 @@ impl Emitter<'_> {
         if reader.budget.counts_bytes() {
             reader.stats.bytes_fetched += row.encoded_len() as u64;
         }
-        if !self.plan.accepts(row.values()) {
+        if !self.plan.filter_accepts(row.values()) {
             reader.stats.rows_filtered += 1;
             return None;
         }

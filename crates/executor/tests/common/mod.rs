@@ -231,7 +231,11 @@ impl Fixture {
     /// The naive evaluation: every row of the model the filter accepts,
     /// sorted by the plan's full order key, after the offset.
     pub fn expected(&self, plan: &Plan) -> Vec<i64> {
-        let mut rows: Vec<&Vec<Value>> = self.model.values().filter(|r| plan.accepts(r)).collect();
+        let mut rows: Vec<&Vec<Value>> = self
+            .model
+            .values()
+            .filter(|r| plan.filter_accepts(r))
+            .collect();
         rows.sort_by(|x, y| {
             for term in &plan.order {
                 let o = x[term.column].compare(&y[term.column]);
@@ -283,6 +287,7 @@ pub fn make_plan(
         table,
         access,
         filter,
+        exact: false,
         order,
         strategy,
         projection,

@@ -74,6 +74,7 @@ pub fn plan(access: AccessPath, kind: CursorKind, strategy: OrderStrategy) -> Pl
         table: table(1),
         access,
         filter: None,
+        exact: false,
         order: order(&[(2, SortDirection::Asc), (0, SortDirection::Asc)]),
         strategy,
         projection: vec![0, 1, 2, 3],

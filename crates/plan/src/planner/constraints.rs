@@ -98,6 +98,11 @@ impl Constraints {
         self.columns.get(&column)
     }
 
+    /// How many columns the conjuncts constrain.
+    pub(crate) fn len(&self) -> usize {
+        self.columns.len()
+    }
+
     /// Columns fixed to a single value (constant for every matching row).
     pub(crate) fn constants(&self) -> BTreeSet<usize> {
         self.columns
@@ -172,6 +177,16 @@ fn tighter_upper(a: Bound<Value>, b: Bound<Value>) -> Bound<Value> {
                 b
             }
         }
+    }
+}
+
+/// Whether `predicate` says exactly one thing about one column (an
+/// equality with one value, a range): folding such conjuncts loses nothing.
+pub(crate) fn is_column_atom(predicate: &Predicate, table: &TableDef) -> bool {
+    match atom(predicate, table) {
+        Some(Atom::Eq(_, values)) => values.len() == 1,
+        Some(Atom::Range(..)) => true,
+        Some(Atom::Never) | None => false,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod choose;
 mod constraints;
+mod exact;
 mod order;
 
 use keyset_store::{Catalog, TableDef};
@@ -71,11 +72,15 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         _ => ShardSet::All,
     };
     let cursor_kind = cursor_kind(&table, &access, strategy, query.merge, &shards);
+    let exact = top
+        .as_ref()
+        .is_ok_and(|c| exact::path_is_exact(&conjuncts, c, &access, &table));
 
     let mut plan = Plan {
         table,
         access,
         filter,
+        exact,
         order: order_key,
         strategy,
         projection,
