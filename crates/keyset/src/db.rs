@@ -177,6 +177,29 @@ impl Db {
         crate::Snapshot::new(self.clone(), self.inner.store.pin())
     }
 
+    /// Begins a transaction (snapshot isolation, first committer wins): its
+    /// reads see the database as it is now plus its own writes; its writes
+    /// are committed together by [`crate::Transaction::commit`], which
+    /// returns the retryable [`Error::Conflict`] if another commit wrote one
+    /// of its keys meanwhile. Dropping it rolls it back.
+    ///
+    /// ```
+    /// use keyset::Value;
+    /// let db = keyset::Db::memory()?;
+    /// db.execute("CREATE TABLE acct (id INT PRIMARY KEY, bal INT)")?;
+    /// db.execute("INSERT INTO acct VALUES (1, 100)")?;
+    /// let mut tx = db.begin()?;
+    /// tx.put("acct", vec![Value::Int(1), Value::Int(90)])?;
+    /// assert_eq!(tx.query("SELECT bal FROM acct", None)?.rows()[0].get::<i64>("bal")?, 90);
+    /// assert_eq!(db.query("SELECT bal FROM acct", None)?.rows()[0].get::<i64>("bal")?, 100);
+    /// tx.commit()?;
+    /// assert_eq!(db.query("SELECT bal FROM acct", None)?.rows()[0].get::<i64>("bal")?, 90);
+    /// # Ok::<(), keyset::Error>(())
+    /// ```
+    pub fn begin(&self) -> Result<crate::Transaction> {
+        Ok(crate::Transaction::new(self.clone()))
+    }
+
     /// What the store holds (versions, memtables, runs, bytes) and what its
     /// background maintenance did.
     pub fn store_stats(&self) -> keyset_store::StoreStats {

@@ -64,6 +64,16 @@ pub enum Error {
     /// A row could not be deserialized into the requested type.
     #[error("cannot deserialize row: {0}")]
     Deserialize(String),
+    /// Another transaction committed a write to a key this one writes
+    /// after this one's snapshot (first committer wins). Retry the
+    /// transaction: [`Error::is_retryable`] is true.
+    #[error("write conflict on table `{table}`, key {key}: another commit changed it after this transaction's snapshot; retry the transaction")]
+    Conflict {
+        /// The table.
+        table: String,
+        /// The primary key, as `(col) = (value)`.
+        key: String,
+    },
     /// A snapshot was released or expired under the retention limit
     /// (`StoreOptions::retention`); take a new one.
     #[error("snapshot expired: {0}")]
@@ -86,8 +96,17 @@ impl From<StoreError> for Error {
                 offset,
                 reason,
             },
+            StoreError::Conflict { table, key } => Error::Conflict { table, key },
             other => Error::Store(other),
         }
+    }
+}
+
+impl Error {
+    /// Whether running the same work again may succeed: a write conflict
+    /// between transactions.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
     }
 }
 

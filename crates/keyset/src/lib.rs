@@ -35,6 +35,7 @@ mod page;
 mod row;
 mod snapshot;
 mod stream;
+mod transaction;
 mod write;
 
 pub use db::{Db, Outcome, WriteBatch};
@@ -54,3 +55,4 @@ pub use page::Page;
 pub use row::{FromValue, Row};
 pub use snapshot::Snapshot;
 pub use stream::{RowStream, DEFAULT_STREAM_PAGE};
+pub use transaction::Transaction;

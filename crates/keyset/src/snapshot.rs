@@ -71,7 +71,7 @@ impl Snapshot {
     }
 }
 
-fn snapshot_lost(lost: &PinLost) -> Error {
+pub(crate) fn snapshot_lost(lost: &PinLost) -> Error {
     match lost {
         PinLost::Released => Error::SnapshotExpired("the snapshot was released".into()),
         PinLost::Expired { age, retention } => Error::SnapshotExpired(format!(

@@ -172,6 +172,24 @@ pub(crate) fn validate(state: &StoreState, batch: &Batch) -> Result<Vec<WriteOp>
     Ok(ops.into_iter().map(|(_, _, w)| w).collect())
 }
 
+/// A row as a put of `input` into `table` would store it: type-checked,
+/// normalized and within the size limits (a transaction checks its writes
+/// with this before it buffers them; the commit validates them again).
+pub fn resolve_put(table: &TableView, input: &RowInput) -> Result<RowRef> {
+    let row = Row::new(resolve_row(table.def(), input)?);
+    check_row_limits(table, &row)?;
+    Ok(Arc::new(row))
+}
+
+/// A primary key as a delete from `table` would use it: type-checked and
+/// encoded.
+pub fn resolve_delete(table: &TableView, key: &[Value]) -> Result<RawDataKey> {
+    let values = resolve_key(table.def(), key)?;
+    let raw = RawDataKey::encode(table.def().id, &values);
+    check_key_len(table.def(), raw.len())?;
+    Ok(raw)
+}
+
 fn lookup(state: &StoreState, table: &str) -> Result<TableView> {
     state.table(table).ok_or_else(|| StoreError::UnknownTable {
         table: table.to_owned(),

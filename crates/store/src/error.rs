@@ -72,6 +72,8 @@ pub enum StoreError {
         index: String,
         key: String,
     },
+    #[error("write conflict on `{table}` {key}: another transaction committed a change to it after this one's snapshot; retry")]
+    Conflict { table: String, key: String },
     #[error("table `{table}` already has a row with primary key {key}")]
     DuplicateKey { table: String, key: String },
     #[error(transparent)]

@@ -22,7 +22,7 @@ pub mod table;
 pub mod value;
 pub mod view;
 
-pub use batch::{Batch, BatchOp, RowInput, WriteOp};
+pub use batch::{resolve_delete, resolve_put, Batch, BatchOp, RowInput, WriteOp};
 pub use catalog::{Catalog, ColumnDef, IndexDef, IndexSpec, TableDef, TableSpec};
 pub use codec::CodecError;
 pub use durable::{
@@ -40,4 +40,4 @@ pub use row::{Row, RowRef, MAX_ROW_BYTES};
 pub use store::{CommitInfo, CommitLog, Mutation, ReadView, Store, StoreState};
 pub use table::{MapId, RowMap, ShardStore, TableStore};
 pub use value::{ColumnType, Value};
-pub use view::{MapView, ShardView, TableView};
+pub use view::{MapView, Overlay, ShardView, TableView};

@@ -120,7 +120,11 @@ impl Shared {
 
     /// Publishes `layout` at `seq`. Callers hold the commit lock.
     pub(crate) fn publish(&self, layout: Arc<Layout>, seq: Seq) {
-        self.state.store(Arc::new(StoreState { layout, seq }));
+        self.state.store(Arc::new(StoreState {
+            layout,
+            seq,
+            overlay: None,
+        }));
     }
 
     /// Replaces one map of one shard of one table with what `f` makes of
@@ -369,9 +373,23 @@ impl Store {
 
     /// Commits a batch: all of it or, on any error, none of it.
     pub fn commit(&self, batch: &Batch) -> Result<CommitInfo> {
+        self.commit_checked(batch, None)
+    }
+
+    /// Commits a batch read at snapshot `since` (a transaction's): refused
+    /// whole with `StoreError::Conflict` if any commit after `since` wrote
+    /// a key this batch writes (first committer wins).
+    pub fn commit_since(&self, batch: &Batch, since: Seq) -> Result<CommitInfo> {
+        self.commit_checked(batch, Some(since))
+    }
+
+    fn commit_checked(&self, batch: &Batch, since: Option<Seq>) -> Result<CommitInfo> {
         let mut deletes = 0;
         let (seq, mutation) = self.commit_mutation(|state| {
             let ops = validate(state, batch)?;
+            if let Some(since) = since {
+                check_conflicts(state, &ops, since)?;
+            }
             deletes = ops
                 .iter()
                 .filter(|op| match op {
@@ -467,6 +485,45 @@ impl Store {
         })
         .map(|_| ())
     }
+}
+
+/// First committer wins: refuses `ops` if a key they write has a version
+/// newer than `since` (the writing transaction's snapshot).
+fn check_conflicts(state: &StoreState, ops: &[WriteOp], since: Seq) -> Result<()> {
+    for op in ops {
+        let (table, key) = match op {
+            WriteOp::Put { table, row } => {
+                let Some(t) = state.table_by_id(*table) else {
+                    continue;
+                };
+                (t.clone(), t.data_key_of(row))
+            }
+            WriteOp::Delete { table, key } => {
+                let Some(t) = state.table_by_id(*table) else {
+                    continue;
+                };
+                (t.clone(), RawDataKey::encode(*table, key))
+            }
+        };
+        let Ok(shard) = table.shard_for_key(&key) else {
+            continue;
+        };
+        let newest = table
+            .shard(shard)
+            .and_then(|s| s.data().newest_seq(key.as_bytes()));
+        if newest.is_some_and(|s| s > since) {
+            let def = table.def();
+            let values = match op {
+                WriteOp::Put { row, .. } => table.primary_key_of(row),
+                WriteOp::Delete { key, .. } => key.clone(),
+            };
+            return Err(StoreError::Conflict {
+                table: def.name.clone(),
+                key: describe(def, &def.primary_key, &values),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks that every row already in `table` fits `index` before it is

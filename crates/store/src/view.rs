@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::key::{IndexId, RawDataKey, TableId};
-use crate::lsm::{MapCursor, Seq};
+use bytes::Bytes;
+
+use crate::codec::CodecError;
+use crate::lsm::{Entry, MapCursor, Memtable, Seq, OVERLAY_SEQ};
 use crate::map::Direction;
 use crate::row::RowRef;
 use crate::table::{MapId, RowMap, TableStore};
@@ -24,11 +27,98 @@ pub(crate) struct Layout {
     pub(crate) tables: HashMap<TableId, Arc<TableStore>>,
 }
 
-/// The store at one moment: the layout and the published `seq`.
+/// The store at one moment: the layout and the published `seq` (and, for
+/// a transaction's reads, its own uncommitted writes on top).
 #[derive(Debug, Default)]
 pub struct StoreState {
     pub(crate) layout: Arc<Layout>,
     pub(crate) seq: Seq,
+    pub(crate) overlay: Option<Arc<Overlay>>,
+}
+
+/// A transaction's own writes, not yet committed: one memtable per map it
+/// wrote, every version at `OVERLAY_SEQ`, so that its reads see them above
+/// its snapshot, merged into the same streams in key order.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    maps: HashMap<(TableId, usize, MapId), Arc<Memtable>>,
+}
+
+impl Overlay {
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+
+    fn map(&self, table: TableId, shard: usize, map: MapId) -> Option<&Arc<Memtable>> {
+        self.maps.get(&(table, shard, map))
+    }
+
+    fn insert(&mut self, table: TableId, shard: usize, map: MapId, key: Bytes, entry: Entry) {
+        self.maps
+            .entry((table, shard, map))
+            .or_insert_with(|| Arc::new(Memtable::new()))
+            .insert(key, OVERLAY_SEQ, entry);
+    }
+
+    /// Records a put of `row` as `view` (the transaction's own view, this
+    /// overlay included) sees the table: the data entry, and every index
+    /// entry the change adds or removes. Returns the row replaced.
+    pub fn put(&mut self, view: &TableView, row: RowRef) -> Result<Option<RowRef>, CodecError> {
+        let key = view.data_key_of(&row);
+        let shard = view.shard_for_key(&key)?;
+        let id = view.def().id;
+        let old = view.get(&key);
+        for index in &view.def().indexes {
+            let new_key = view.index_key_of(index, &row);
+            if let Some(old_row) = &old {
+                let old_key = view.index_key_of(index, old_row);
+                if old_key != new_key {
+                    self.insert(
+                        id,
+                        shard,
+                        MapId::Index(index.id),
+                        old_key.into_bytes(),
+                        None,
+                    );
+                }
+            }
+            self.insert(
+                id,
+                shard,
+                MapId::Index(index.id),
+                new_key.into_bytes(),
+                Some(row.clone()),
+            );
+        }
+        self.insert(id, shard, MapId::Data, key.into_bytes(), Some(row));
+        Ok(old)
+    }
+
+    /// Records a delete of the row under `key`, as `view` sees the table.
+    /// Returns the row deleted.
+    pub fn delete(
+        &mut self,
+        view: &TableView,
+        key: &RawDataKey,
+    ) -> Result<Option<RowRef>, CodecError> {
+        let shard = view.shard_for_key(key)?;
+        let id = view.def().id;
+        let Some(old) = view.get(key) else {
+            return Ok(None);
+        };
+        for index in &view.def().indexes {
+            let old_key = view.index_key_of(index, &old);
+            self.insert(
+                id,
+                shard,
+                MapId::Index(index.id),
+                old_key.into_bytes(),
+                None,
+            );
+        }
+        self.insert(id, shard, MapId::Data, key.clone().into_bytes(), None);
+        Ok(Some(old))
+    }
 }
 
 /// A consistent view: one atomic load of the published state.
@@ -49,6 +139,16 @@ impl StoreState {
         StoreState {
             layout: self.layout.clone(),
             seq,
+            overlay: self.overlay.clone(),
+        }
+    }
+
+    /// This view with a transaction's own writes on top.
+    pub fn with_overlay(&self, overlay: Arc<Overlay>) -> StoreState {
+        StoreState {
+            layout: self.layout.clone(),
+            seq: self.seq,
+            overlay: Some(overlay),
         }
     }
 
@@ -61,6 +161,7 @@ impl StoreState {
         self.layout.tables.get(&id).map(|t| TableView {
             table: t.clone(),
             seq: self.seq,
+            overlay: self.overlay.clone(),
         })
     }
 
@@ -78,6 +179,7 @@ impl StoreState {
 pub struct TableView {
     table: Arc<TableStore>,
     seq: Seq,
+    overlay: Option<Arc<Overlay>>,
 }
 
 impl fmt::Debug for TableView {
@@ -99,7 +201,19 @@ impl Deref for TableView {
 impl TableView {
     /// `table` read at `seq`.
     pub fn new(table: Arc<TableStore>, seq: Seq) -> TableView {
-        TableView { table, seq }
+        TableView {
+            table,
+            seq,
+            overlay: None,
+        }
+    }
+
+    /// The overlay memtable of one map, if the transaction wrote it.
+    fn overlay(&self, shard: usize, map: MapId) -> Option<Arc<Memtable>> {
+        self.overlay
+            .as_ref()?
+            .map(self.table.def().id, shard, map)
+            .cloned()
     }
 
     pub fn seq(&self) -> Seq {
@@ -108,7 +222,8 @@ impl TableView {
 
     /// The row under a data key in this view.
     pub fn get(&self, key: &RawDataKey) -> Option<RowRef> {
-        self.table.get(key, self.seq)
+        let shard = self.table.shard_for_key(key).ok()?;
+        self.data_map(shard)?.get(key.as_bytes())
     }
 
     /// Rows in all shards in this view (a full count).
@@ -130,12 +245,17 @@ impl TableView {
     /// One shard of the table, read in this view.
     pub fn shard_view(&self, shard: usize) -> Option<ShardView> {
         let store = self.table.shard(shard)?;
+        let view = |id: MapId, m: &Arc<RowMap>| MapView {
+            map: m.clone(),
+            seq: self.seq,
+            overlay: self.overlay(shard, id),
+        };
         Some(ShardView {
-            data: MapView::new(store.data().clone(), self.seq),
+            data: view(MapId::Data, store.data()),
             indexes: store
                 .maps()
                 .filter_map(|(id, m)| match id {
-                    MapId::Index(i) => Some((i, MapView::new(m.clone(), self.seq))),
+                    MapId::Index(i) => Some((i, view(id, m))),
                     MapId::Data => None,
                 })
                 .collect(),
@@ -145,13 +265,21 @@ impl TableView {
     /// The data map of one shard.
     pub fn data_map(&self, shard: usize) -> Option<MapView> {
         let map = self.table.shard(shard)?.data().clone();
-        Some(MapView { map, seq: self.seq })
+        Some(MapView {
+            map,
+            seq: self.seq,
+            overlay: self.overlay(shard, MapId::Data),
+        })
     }
 
     /// The map of one index in one shard.
     pub fn index_map(&self, shard: usize, index: IndexId) -> Option<MapView> {
         let map = self.table.shard(shard)?.index(index)?.clone();
-        Some(MapView { map, seq: self.seq })
+        Some(MapView {
+            map,
+            seq: self.seq,
+            overlay: self.overlay(shard, MapId::Index(index)),
+        })
     }
 }
 
@@ -179,6 +307,8 @@ impl ShardView {
 pub struct MapView {
     map: Arc<RowMap>,
     seq: Seq,
+    /// A transaction's own writes to this map.
+    overlay: Option<Arc<Memtable>>,
 }
 
 impl fmt::Debug for MapView {
@@ -192,7 +322,11 @@ impl fmt::Debug for MapView {
 
 impl MapView {
     pub fn new(map: Arc<RowMap>, seq: Seq) -> MapView {
-        MapView { map, seq }
+        MapView {
+            map,
+            seq,
+            overlay: None,
+        }
     }
 
     pub fn seq(&self) -> Seq {
@@ -210,10 +344,18 @@ impl MapView {
         upper: Bound<&[u8]>,
         direction: Direction,
     ) -> MapCursor {
-        self.map.cursor(self.seq, lower, upper, direction)
+        self.map
+            .cursor_with(self.overlay.as_ref(), self.seq, lower, upper, direction)
     }
 
     pub fn get(&self, key: &[u8]) -> Option<RowRef> {
+        if let Some(entry) = self
+            .overlay
+            .as_ref()
+            .and_then(|m| m.get(&Bytes::copy_from_slice(key), OVERLAY_SEQ))
+        {
+            return entry;
+        }
         self.map.get(key, self.seq)
     }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use super::memtable::{version_bounds, MemCursor, Memtable};
 use super::run::{Run, RunCursor};
-use super::version::{Entry, Seq};
+use super::version::{Entry, Seq, OVERLAY_SEQ};
 use crate::map::Direction;
 use crate::row::RowRef;
 
@@ -64,6 +64,12 @@ impl Iterator for MapCursor {
     }
 }
 
+/// Whether a version written at `seq` is in the view at `view` (a
+/// transaction's overlay always is).
+fn in_view(seq: Seq, view: Seq) -> bool {
+    seq <= view || seq == OVERLAY_SEQ
+}
+
 /// A map's sources merged at one `seq`, in one direction.
 pub struct MapCursor {
     sources: Vec<Source>,
@@ -87,13 +93,18 @@ impl MapCursor {
     pub(crate) fn new(
         memtables: &[Arc<Memtable>],
         runs: &[Arc<Run>],
+        overlay: Option<&Arc<Memtable>>,
         seq: Seq,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         direction: Direction,
     ) -> MapCursor {
-        let mut sources = Vec::with_capacity(memtables.len() + runs.len());
-        for m in memtables.iter().filter(|m| !m.is_empty()) {
+        let mut sources = Vec::with_capacity(memtables.len() + runs.len() + 1);
+        for m in overlay
+            .into_iter()
+            .chain(memtables)
+            .filter(|m| !m.is_empty())
+        {
             let bounds = version_bounds(lower, upper);
             sources.push(Source::Mem(MemCursor::new(m.clone(), bounds, direction)));
         }
@@ -196,7 +207,7 @@ impl MapCursor {
             let source = self.sources.get_mut(i)?;
             let (_, seq, entry) = source.head()?;
             self.versions_read += 1;
-            if seq > self.seq {
+            if !in_view(seq, self.seq) {
                 source.advance();
                 if source.head().is_none() {
                     self.drop_exhausted();
@@ -226,7 +237,7 @@ impl MapCursor {
                     break;
                 }
                 self.versions_read += 1;
-                if seq <= self.seq {
+                if in_view(seq, self.seq) {
                     visible = Some(entry.clone());
                 }
                 source.advance();

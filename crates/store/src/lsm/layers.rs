@@ -144,6 +144,24 @@ impl VersionedMap {
         best.and_then(|(_, e)| e.clone())
     }
 
+    /// The `seq` of the newest version of `key` held, row or tombstone
+    /// (transaction conflict checks).
+    pub fn newest_seq(&self, key: &[u8]) -> Option<Seq> {
+        let owned = Bytes::copy_from_slice(key);
+        for m in &self.memtables {
+            if let Some(seq) = m.newest_seq(&owned) {
+                return Some(seq);
+            }
+        }
+        self.runs
+            .iter()
+            .filter_map(|r| {
+                let i = r.lower_bound(0, r.len(), key, true);
+                (i < r.len() && r.key(i) == key).then(|| r.seq(i))
+            })
+            .max()
+    }
+
     /// A merging cursor over the keys between the bounds, at `seq`.
     pub fn cursor(
         &self,
@@ -152,7 +170,37 @@ impl VersionedMap {
         upper: Bound<&[u8]>,
         direction: Direction,
     ) -> MapCursor {
-        MapCursor::new(&self.memtables, &self.runs, seq, lower, upper, direction)
+        MapCursor::new(
+            &self.memtables,
+            &self.runs,
+            None,
+            seq,
+            lower,
+            upper,
+            direction,
+        )
+    }
+
+    /// As `cursor`, with `overlay` (a transaction's own writes, at
+    /// `OVERLAY_SEQ`) merged on top: its versions are always visible and
+    /// newer than anything committed.
+    pub fn cursor_with(
+        &self,
+        overlay: Option<&Arc<Memtable>>,
+        seq: Seq,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        direction: Direction,
+    ) -> MapCursor {
+        MapCursor::new(
+            &self.memtables,
+            &self.runs,
+            overlay,
+            seq,
+            lower,
+            upper,
+            direction,
+        )
     }
 
     /// Every visible key and row at `seq`, ascending, to `f` (index builds,

@@ -93,6 +93,17 @@ impl Memtable {
         Some(found.value().clone())
     }
 
+    /// The `seq` of the newest version of `key` here, if any.
+    pub fn newest_seq(&self, key: &Bytes) -> Option<Seq> {
+        let from = VersionKey::first_of(key.clone());
+        let to = VersionKey::last_of(key.clone());
+        let found = self
+            .versions
+            .range((Bound::Included(from), Bound::Included(to)))
+            .next()?;
+        Some(found.key().seq)
+    }
+
     /// Every version in order (for building a run).
     pub fn for_each(&self, mut f: impl FnMut(&VersionKey, &Entry)) {
         for e in self.versions.iter() {

@@ -20,4 +20,4 @@ pub use layers::{MapCounts, VersionedMap};
 pub use memtable::Memtable;
 pub use pins::{PinHandle, PinLost, PinRegistry, Retention};
 pub use run::{Run, RunBuilder};
-pub use version::{Entry, Seq, VersionKey, LATEST};
+pub use version::{Entry, Seq, VersionKey, LATEST, OVERLAY_SEQ};

@@ -18,6 +18,10 @@ pub type Seq = u64;
 /// (validation and index maintenance run under the commit lock).
 pub const LATEST: Seq = Seq::MAX;
 
+/// The `seq` of a transaction's own, uncommitted writes in its overlay:
+/// above every committed `seq`, and always visible to the transaction.
+pub const OVERLAY_SEQ: Seq = Seq::MAX - 1;
+
 /// A version's payload: the row, or `None` for a tombstone (the key was
 /// deleted at that `seq`).
 pub type Entry = Option<RowRef>;
