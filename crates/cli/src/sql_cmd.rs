@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keyset::{Cursor, Db, Page};
+use keyset_sql::SourceStatement;
 
 use crate::database::{self, Ran};
 use crate::error::CliError;
@@ -35,6 +36,10 @@ pub struct SqlArgs {
     /// The statement to run.
     #[arg(value_name = "STATEMENT", required_unless_present = "file")]
     pub statement: Option<String>,
+    /// Create the data directory, with a new empty database, if it does
+    /// not exist (a statement that creates a table or index does anyway).
+    #[arg(long)]
+    pub create: bool,
 }
 
 pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
@@ -47,7 +52,16 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
         Some(path) => Some(read_script(path)?),
         None => None,
     };
-    let db = database::open(&args.db.db)?;
+    let text = script
+        .as_deref()
+        .or(args.statement.as_deref())
+        .unwrap_or("");
+    let missing = if args.create || database::creates_something(text) {
+        database::Missing::Create
+    } else {
+        database::Missing::Refuse
+    };
+    let db = database::open(&args.db, missing)?;
     let mut out = std::io::stdout().lock();
     match (&script, &args.statement) {
         (Some(text), _) => run_script(&db, text, args.format, &mut out)?,
@@ -99,15 +113,31 @@ pub fn run_script(
         return Err(CliError::Usage("the script holds no statement".into()));
     }
     for (at, statement) in statements.iter().enumerate() {
-        let ran =
-            database::run_statement(db, &statement.text, None).map_err(|e| CliError::Script {
-                number: at + 1,
-                line: statement.line,
-                source: Box::new(e),
-            })?;
+        let ran = database::run_statement(db, &statement.text, None)
+            .map_err(|e| script_error(at + 1, statement, e))?;
         print(out, &ran, format)?;
     }
     Ok(())
+}
+
+/// The error of statement `number` of a script, with one position counted
+/// in the script: a SQL error's own, moved from the statement to the
+/// script, or else where the statement starts.
+fn script_error(number: usize, statement: &SourceStatement, e: CliError) -> CliError {
+    match e {
+        CliError::Db(keyset::Error::Sql(sql)) if sql.position().is_some() => CliError::Script {
+            number,
+            at: None,
+            source: Box::new(CliError::Db(keyset::Error::Sql(
+                sql.located_in_script(statement.line, statement.column),
+            ))),
+        },
+        other => CliError::Script {
+            number,
+            at: Some((statement.line, statement.column)),
+            source: Box::new(other),
+        },
+    }
 }
 
 fn print(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), CliError> {
@@ -129,4 +159,40 @@ fn cursors_to_stderr(page: &Page) -> Result<(), CliError> {
         writeln!(err, "prev_cursor: {prev}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(script: &str) -> String {
+        let db = Db::memory().expect("memory db");
+        let err = run_script(&db, script, Format::Json, &mut Vec::new()).expect_err("fails");
+        err.to_string()
+    }
+
+    #[test]
+    fn a_failing_statement_is_located_once_in_the_script() {
+        let cases = [
+            // A syntax error on the third line of the second statement.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);\n\nSELECT *\n  FROM t\n  WHERE id = = 1;",
+                "statement 2 failed: syntax error at line 5, column",
+            ),
+            // A SQL error on the first line of a statement that starts mid-line.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);  INSERT INTO t VALUES (1e400);",
+                "statement 2 failed: invalid literal `1e400` at line 1, column 61",
+            ),
+            // An error with no position of its own: where the statement starts.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);\n  SELECT * FROM nowhere;",
+                "statement 2 (line 2, column 3) failed: no table named `nowhere`",
+            ),
+        ];
+        for (script, expected) in cases {
+            let message = failure(script);
+            assert!(message.starts_with(expected), "{message}");
+        }
+    }
 }

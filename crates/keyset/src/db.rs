@@ -135,6 +135,7 @@ impl Db {
             sync: options.sync,
             repair: options.repair,
             mac_key: options.mac_key,
+            busy_timeout: options.busy_timeout,
             ..durable::Options::default()
         };
         if let Some(bytes) = options.checkpoint_wal_bytes {
@@ -238,13 +239,15 @@ impl Db {
                     index.name, spec.table
                 )))
             }
-            Statement::DropTable { table, if_exists } => {
-                match store.drop_table(&table) {
-                    Err(StoreError::UnknownTable { .. }) if if_exists => {}
-                    other => other?,
+            Statement::DropTable { table, if_exists } => match store.drop_table(&table) {
+                Err(StoreError::UnknownTable { .. }) if if_exists => {
+                    Ok(Outcome::Schema(format!("no table {table}")))
                 }
-                Ok(Outcome::Schema(format!("dropped table {table}")))
-            }
+                other => {
+                    other?;
+                    Ok(Outcome::Schema(format!("dropped table {table}")))
+                }
+            },
             Statement::DropIndex {
                 index,
                 table,
@@ -255,6 +258,9 @@ impl Db {
                 columns,
                 rows,
             } => {
+                if let Some(def) = self.table(&table) {
+                    write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
+                }
                 let mut batch = Batch::new();
                 write::insert(&mut batch, &table, columns.as_deref(), rows)?;
                 let info = store.commit(&batch)?;

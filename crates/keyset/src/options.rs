@@ -2,6 +2,7 @@
 //! cursor keys, and executor tuning.
 
 use std::fmt;
+use std::time::Duration;
 
 pub use keyset_executor::ExecOptions;
 pub use keyset_store::durable::SyncMode;
@@ -24,6 +25,9 @@ pub struct Options {
     pub accepted_mac_keys: Vec<[u8; 32]>,
     /// Executor tuning (chunk length, sort-buffer bound).
     pub exec: ExecOptions,
+    /// How long to wait for a data directory another opener holds before
+    /// [`crate::Error::Locked`] (default zero: refuse at once, as SQLite).
+    pub busy_timeout: Duration,
 }
 
 impl fmt::Debug for Options {
@@ -35,6 +39,7 @@ impl fmt::Debug for Options {
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
             .field("accepted_mac_keys", &self.accepted_mac_keys.len())
             .field("exec", &self.exec)
+            .field("busy_timeout", &self.busy_timeout)
             .finish()
     }
 }

@@ -19,6 +19,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use files::lock_holder;
 pub use handle::DurableStore;
 
 /// Default WAL size that triggers an automatic checkpoint: 64 MiB.
@@ -51,6 +52,9 @@ pub struct Options {
     pub repair: bool,
     /// Use this cursor MAC key instead of the one in the directory.
     pub mac_key: Option<[u8; 32]>,
+    /// How long to wait for a lock another opener holds before
+    /// `StoreError::Locked` (default zero: refuse at once).
+    pub busy_timeout: Duration,
 }
 
 impl Default for Options {
@@ -60,6 +64,7 @@ impl Default for Options {
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
             repair: false,
             mac_key: None,
+            busy_timeout: Duration::ZERO,
         }
     }
 }
@@ -71,6 +76,7 @@ impl fmt::Debug for Options {
             .field("checkpoint_wal_bytes", &self.checkpoint_wal_bytes)
             .field("repair", &self.repair)
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
+            .field("busy_timeout", &self.busy_timeout)
             .finish()
     }
 }
