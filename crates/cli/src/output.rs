@@ -210,29 +210,40 @@ pub fn write_table_and_summary(out: &mut dyn Write, page: &Page) -> Result<(), C
     Ok(())
 }
 
-/// A page as CSV: a header row, then the rows. NULL is an empty field, the
-/// empty string a quoted `""` (so the two read back apart); BYTES are hex.
-pub fn write_page_csv(out: &mut dyn Write, page: &Page) -> Result<(), CliError> {
-    let header: Vec<String> = page.columns().iter().map(|c| csv_field(Some(c))).collect();
+/// A page as CSV: a header row, then the rows. NULL is an empty field (or
+/// `null_text`, bare), the empty string a quoted `""`, and a value spelled
+/// like `null_text` is quoted, so NULL and text read back apart (as
+/// `keyset import` reads them); BYTES are hex.
+pub fn write_page_csv(
+    out: &mut dyn Write,
+    page: &Page,
+    null_text: Option<&str>,
+) -> Result<(), CliError> {
+    let null = null_text.unwrap_or("");
+    let header: Vec<String> = page
+        .columns()
+        .iter()
+        .map(|c| csv_field(Some(c), null))
+        .collect();
     writeln!(out, "{}", header.join(","))?;
     for row in page.rows() {
         let fields: Vec<String> = row
             .values()
             .iter()
-            .map(|v| csv_field(value_text(v).as_deref()))
+            .map(|v| csv_field(value_text(v).as_deref(), null))
             .collect();
         writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
 }
 
-/// One CSV field (RFC 4180): quoted when empty or when it holds a comma, a
-/// quote or a line break, with quotes doubled; NULL (`None`) is empty and
-/// bare.
-fn csv_field(text: Option<&str>) -> String {
+/// One CSV field (RFC 4180): quoted when empty, when spelled like `null`,
+/// or when it holds a comma, a quote or a line break, with quotes doubled;
+/// NULL (`None`) is `null` bare.
+fn csv_field(text: Option<&str>, null: &str) -> String {
     match text {
-        None => String::new(),
-        Some(t) if t.is_empty() || t.contains([',', '"', '\n', '\r']) => {
+        None => null.to_owned(),
+        Some(t) if t.is_empty() || t == null || t.contains([',', '"', '\n', '\r']) => {
             format!("\"{}\"", t.replace('"', "\"\""))
         }
         Some(t) => t.to_owned(),
@@ -252,7 +263,7 @@ pub fn write_ran(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), C
     match (ran, format) {
         (Ran::Page(page), Format::Table) => write_page_table(out, page),
         (Ran::Page(page), Format::Json) => write_json_line(out, &PageJson::of(page)),
-        (Ran::Page(page), Format::Csv) => write_page_csv(out, page),
+        (Ran::Page(page), Format::Csv) => write_page_csv(out, page, None),
         (Ran::Outcome(outcome), Format::Json) => write_json_line(out, &outcome_json(outcome)),
         (Ran::Outcome(outcome), Format::Table | Format::Csv) => write_outcome_text(out, outcome),
     }
@@ -339,7 +350,7 @@ mod tests {
         );
         assert!(drawn.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J"), "{drawn}");
         let mut csv = Vec::new();
-        write_page_csv(&mut csv, &page).expect("csv");
+        write_page_csv(&mut csv, &page, None).expect("csv");
         assert_eq!(
             String::from_utf8(csv).expect("utf-8"),
             "id,s\n1,\u{1b}]0;owned\u{7}\u{1b}[2J\n2,\"\"\n3,\n"
@@ -348,6 +359,19 @@ mod tests {
         assert!(
             json.contains("\\u001b]0;owned"),
             "JSON escapes by its own rules: {json}"
+        );
+        let mut spelled = Vec::new();
+        let db = keyset::Db::memory().expect("memory db");
+        db.execute("CREATE TABLE n (id INT PRIMARY KEY, s TEXT)")
+            .expect("create");
+        db.execute("INSERT INTO n VALUES (1, NULL), (2, 'NULL'), (3, '')")
+            .expect("rows");
+        let page = db.query("SELECT * FROM n ORDER BY id", None).expect("page");
+        write_page_csv(&mut spelled, &page, Some("NULL")).expect("csv");
+        assert_eq!(
+            String::from_utf8(spelled).expect("utf-8"),
+            "id,s\n1,NULL\n2,\"NULL\"\n3,\"\"\n",
+            "with --null-text, text spelled like it is quoted"
         );
     }
 

@@ -40,6 +40,10 @@ pub struct SqlArgs {
     /// not exist (a statement that creates a table or index does anyway).
     #[arg(long)]
     pub create: bool,
+    /// With --format csv: write NULL as TEXT (bare) instead of an empty
+    /// field; a value spelled TEXT is then quoted.
+    #[arg(long, value_name = "TEXT")]
+    pub null_text: Option<String>,
 }
 
 pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
@@ -56,18 +60,24 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
         .as_deref()
         .or(args.statement.as_deref())
         .unwrap_or("");
-    let missing = if args.create || database::creates_something(text) {
+    // Parsing the text again is needed only when the directory is missing.
+    let may_create = args.create || (!args.db.db.exists() && database::creates_something(text));
+    let missing = if may_create {
         database::Missing::Create
     } else {
         database::Missing::Refuse
     };
     let db = database::open(&args.db, missing)?;
+    let rendering = Rendering {
+        format: args.format,
+        null_text: args.null_text.clone(),
+    };
     let mut out = std::io::stdout().lock();
     match (&script, &args.statement) {
-        (Some(text), _) => run_script(&db, text, args.format, &mut out)?,
+        (Some(text), _) => run_script(&db, text, &rendering, &mut out)?,
         (None, Some(sql)) => {
             let ran = database::run_statement(&db, sql, cursor.as_ref())?;
-            print(&mut out, &ran, args.format)?;
+            print(&mut out, &ran, &rendering)?;
         }
         (None, None) => {
             return Err(CliError::Usage(
@@ -104,7 +114,7 @@ fn read_script(path: &PathBuf) -> Result<String, CliError> {
 pub fn run_script(
     db: &Db,
     text: &str,
-    format: Format,
+    rendering: &Rendering,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let statements =
@@ -115,7 +125,7 @@ pub fn run_script(
     for (at, statement) in statements.iter().enumerate() {
         let ran = database::run_statement(db, &statement.text, None)
             .map_err(|e| script_error(at + 1, statement, e))?;
-        print(out, &ran, format)?;
+        print(out, &ran, rendering)?;
     }
     Ok(())
 }
@@ -140,10 +150,19 @@ fn script_error(number: usize, statement: &SourceStatement, e: CliError) -> CliE
     }
 }
 
-fn print(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), CliError> {
-    output::write_ran(out, ran, format)?;
-    if let (Ran::Page(page), Format::Csv) = (ran, format) {
+/// How results are printed: the format, and for CSV how NULL is spelled.
+#[derive(Debug)]
+pub struct Rendering {
+    pub format: Format,
+    pub null_text: Option<String>,
+}
+
+fn print(out: &mut dyn Write, ran: &Ran, rendering: &Rendering) -> Result<(), CliError> {
+    if let (Ran::Page(page), Format::Csv) = (ran, rendering.format) {
+        output::write_page_csv(out, page, rendering.null_text.as_deref())?;
         cursors_to_stderr(page)?;
+    } else {
+        output::write_ran(out, ran, rendering.format)?;
     }
     Ok(())
 }
@@ -167,7 +186,11 @@ mod tests {
 
     fn failure(script: &str) -> String {
         let db = Db::memory().expect("memory db");
-        let err = run_script(&db, script, Format::Json, &mut Vec::new()).expect_err("fails");
+        let rendering = Rendering {
+            format: Format::Json,
+            null_text: None,
+        };
+        let err = run_script(&db, script, &rendering, &mut Vec::new()).expect_err("fails");
         err.to_string()
     }
 

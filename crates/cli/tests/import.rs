@@ -344,6 +344,60 @@ fn csv_empty_strings_and_nulls_round_trip_through_export() {
         .cloned()
         .unwrap();
     assert_eq!(last, json!([21, "c", null, null, null, ""]));
+
+    // The same spelling round-trips through export: NULL bare, the text
+    // "NULL" quoted.
+    setup(
+        dir.path(),
+        "INSERT INTO people (id, name, tag) VALUES (22, 'NULL', NULL);",
+    );
+    let out = sql(
+        dir.path(),
+        &[
+            "--format",
+            "csv",
+            "--null-text",
+            "NULL",
+            "SELECT id, name, tag FROM people WHERE id >= 21 ORDER BY id",
+        ],
+    )
+    .output()
+    .unwrap();
+    let exported = text(&out.stdout);
+    assert_eq!(exported, "id,name,tag\n21,c,\"\"\n22,\"NULL\",NULL\n");
+    setup(dir.path(), "DELETE FROM people WHERE id >= 21;");
+    std::fs::write(&spelled, &exported).unwrap();
+    let out = keyset()
+        .arg("import")
+        .arg("--db")
+        .arg(dir.path())
+        .args(["--table", "people", "--null-text", "NULL"])
+        .arg(&spelled)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let back: Vec<serde_json::Value> = rows(dir.path()).as_array().unwrap()[2..].to_vec();
+    assert_eq!(
+        back,
+        vec![
+            json!([21, "c", null, null, null, ""]),
+            json!([22, "NULL", null, null, null, null])
+        ]
+    );
+
+    // JSON Lines spell NULL as null: --null-text there is a usage error.
+    let jsonl = dir.path().join("rows.jsonl");
+    std::fs::write(&jsonl, "{\"id\": 30, \"name\": \"x\"}\n").unwrap();
+    let out = keyset()
+        .arg("import")
+        .arg("--db")
+        .arg(dir.path())
+        .args(["--table", "people", "--null-text", "NULL"])
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--null-text spells NULL in a CSV file"));
 }
 
 #[test]

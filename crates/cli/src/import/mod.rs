@@ -76,6 +76,11 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let format = FileFormat::of(&args.file)?;
+    if args.null_text.is_some() && format != FileFormat::Csv {
+        return Err(CliError::Usage(
+            "--null-text spells NULL in a CSV file; JSON Lines write null".into(),
+        ));
+    }
     let db = database::open(&args.db, database::Missing::Create)?;
     let table = db.table(&args.table).ok_or_else(|| {
         CliError::Usage(format!(

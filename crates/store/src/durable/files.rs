@@ -131,10 +131,24 @@ pub(crate) fn acquire_lock(dir: &Path, busy_timeout: Duration) -> Result<File> {
     Ok(file)
 }
 
-/// The pid the directory's lock file records: its holder, if it is held.
+/// The pid the directory's lock file records, if that process is alive:
+/// the holder of a held lock. (Between taking the lock and writing its pid
+/// a new holder leaves the last holder's pid in the file; that process has
+/// usually ended, and is then not named.)
 pub fn lock_holder(dir: &Path) -> Option<u32> {
     let text = fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
-    text.trim().parse().ok()
+    let pid: u32 = text.trim().parse().ok()?;
+    is_alive(pid).then_some(pid)
+}
+
+#[cfg(target_os = "linux")]
+fn is_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_alive(_pid: u32) -> bool {
+    true
 }
 
 /// Makes the directory's entries (creations, renames) durable.
