@@ -290,23 +290,26 @@ mod tests {
     #[test]
     fn an_over_long_statement_is_dropped_through_its_end() {
         let big = "x".repeat(MAX_STATEMENT_BYTES / 2);
-        // (lines after the drop, what they gather to)
-        let cases: [(&[&str], Gathered); 4] = [
+        // (lines after the drop, what each gathers to): the dropped
+        // statement's own lines gather to nothing.
+        let more = || Gathered::More;
+        let cases: [(&[&str], Vec<Gathered>); 4] = [
             // The statement ends on a later line; what follows its `;` is new.
             (
-                &["more, 1);", "SELECT 2;"],
-                Gathered::Statements("SELECT 2;".into()),
+                &["more,", "1);", "SELECT 2;"],
+                vec![more(), more(), Gathered::Statements("SELECT 2;".into())],
             ),
             (
                 &["more, 1); SELECT 3;"],
-                Gathered::Statements("SELECT 3;".into()),
+                vec![Gathered::Statements("SELECT 3;".into())],
             ),
             // The cut fell inside a string holding a `;`: that is not the end.
             (
                 &["still ; in the string');", "SELECT 4;"],
-                Gathered::Statements("SELECT 4;".into()),
+                vec![more(), Gathered::Statements("SELECT 4;".into())],
             ),
-            (&["-- a comment;", "1);"], Gathered::More),
+            // Nor is a `;` in a comment.
+            (&["-- a comment;", "1);"], vec![more(), more()]),
         ];
         for (at, (after, expected)) in cases.into_iter().enumerate() {
             let mut p = Pending::default();
@@ -318,11 +321,8 @@ mod tests {
             assert_eq!(p.push(opening), Gathered::More);
             assert_eq!(p.push(&big), Gathered::More);
             assert_eq!(p.push(&big), Gathered::TooLong);
-            let mut last = Gathered::More;
-            for line in after {
-                last = p.push(line);
-            }
-            assert_eq!(last, expected, "case {at}");
+            let got: Vec<Gathered> = after.iter().map(|line| p.push(line)).collect();
+            assert_eq!(got, expected, "case {at}");
             assert!(p.is_empty(), "case {at}");
         }
         // A statement whose over-long line ends it drops nothing more.
