@@ -24,7 +24,7 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let db = database::open(&args.db, database::Missing::Refuse)?;
-    let plan = db.explain(&args.sql)?;
+    let plan = plan_text(&db, &args.sql)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", with_newline(&plan))?;
     out.flush()?;
