@@ -2,7 +2,12 @@
 //! NULLs) go into keyset and SQLite alike, random SELECTs of keyset's SQL
 //! subset are paged through keyset with `next_cursor` to the end and back
 //! with `prev_cursor`, and the pages together must be SQLite's unpaged
-//! result, exactly. INSERT, UPDATE and DELETE must leave the same table.
+//! result, exactly. Where keyset's SQL leaves the tie-break to keyset, SQLite
+//! is given the order key keyset's EXPLAIN reports (which must be total and
+//! must not fail). INSERT, UPDATE and DELETE must leave the same table, and
+//! a write one engine refuses the other must refuse for the same reason
+//! (by class: primary key, unique index, NOT NULL, type), the INSERT of a
+//! taken or repeated primary key included.
 //!
 //! Deterministic: every database comes from one seed, printed on failure;
 //! `KEYSET_DIFF_SEED=<seed>` replays just that database, and
@@ -23,7 +28,7 @@ mod walk;
 use std::collections::HashSet;
 
 use keyset::{ExecOptions, StopReason};
-use oracle::{keyset_cell, Cell, Engines, Rows};
+use oracle::{keyset_cell, Cell, Engines, Refusal, Rows};
 use query::{Merge, Select};
 use rng::Rng;
 use schema::Schema;
@@ -72,6 +77,9 @@ struct Coverage {
     /// Backward walks that went on past the first page into OFFSET rows.
     back_past_offset: usize,
     pages: usize,
+    /// Queries whose order keyset completed itself (compared through its
+    /// EXPLAIN's order key).
+    implicit_order: usize,
     plans: HashSet<&'static str>,
 }
 
@@ -110,9 +118,9 @@ fn keys_of(schema: &Schema, rows: &Rows) -> HashSet<Vec<Cell>> {
 }
 
 /// Inserts about `target` rows into both engines in INSERTs of 1-5 rows,
-/// with fresh primary keys (keyset's INSERT of an existing key replaces
-/// the row where SQLite refuses it: see crates/keyset/tests/writes.rs);
-/// unique indexes may refuse a statement, and then both must refuse it.
+/// with fresh primary keys (taken keys are [`check_taken_keys`]'s); unique
+/// indexes may refuse a statement, and then both must refuse it as a
+/// unique violation.
 fn populate(rng: &mut Rng, engines: &Engines, seed: u64, target: usize) {
     let schema = &engines.schema;
     let (_, rows) = engines.tables();
@@ -137,12 +145,61 @@ fn populate(rng: &mut Rng, engines: &Engines, seed: u64, target: usize) {
         let sql = query::insert(rng, schema, &rows);
         match engines.write(&sql) {
             (Ok(k), Ok(s)) if k == s && k == rows.len() as u64 => live.extend(keys),
-            (Err(_), Err(_)) => {}
+            (Err(Refusal::Unique), Err(Refusal::Unique)) => {}
             (k, s) => panic!(
                 "{}\nINSERT disagrees: keyset {k:?}, SQLite {s:?}",
                 context(seed, engines, &sql)
             ),
         }
+    }
+}
+
+/// An INSERT that gives a primary key twice: a key a row already holds, or
+/// one key to two rows of the statement. Both engines must refuse it as a
+/// primary-key violation. Only on tables with no unique index: SQLite
+/// checks later unique indexes before a primary key that is not the rowid,
+/// so a row breaking both is refused for either reason there. `None` when
+/// there is nothing to repeat.
+fn taken_key_insert(rng: &mut Rng, engines: &Engines) -> Option<String> {
+    let schema = &engines.schema;
+    if schema.indexes.iter().any(|ix| ix.unique) {
+        return None;
+    }
+    let fresh = |rng: &mut Rng| -> Vec<keyset::Value> {
+        (0..schema.columns.len())
+            .map(|c| schema.value(rng, c))
+            .collect()
+    };
+    let mut rows = vec![fresh(rng)];
+    let (Ok(table), _) = engines.tables() else {
+        return None;
+    };
+    if !table.is_empty() && rng.chance(50) {
+        // A key the table holds.
+        let held = rng.pick(&table);
+        for &c in &schema.pk {
+            rows[0][c] = cell_value(&held[c]);
+        }
+    } else {
+        // One key twice in the statement.
+        let mut again = fresh(rng);
+        for &c in &schema.pk {
+            again[c] = rows[0][c].clone();
+        }
+        rows.push(again);
+    }
+    Some(query::insert(rng, schema, &rows))
+}
+
+/// A cell as the keyset value it came from.
+fn cell_value(cell: &Cell) -> keyset::Value {
+    match cell {
+        Cell::Null => keyset::Value::Null,
+        Cell::Bool(b) => keyset::Value::Bool(*b),
+        Cell::Int(i) => keyset::Value::Int(*i),
+        Cell::Float(bits) => keyset::Value::Float(f64::from_bits(*bits)),
+        Cell::Text(t) => keyset::Value::Text(t.clone()),
+        Cell::Bytes(b) => keyset::Value::Bytes(b.clone()),
     }
 }
 
@@ -154,7 +211,21 @@ fn check_select(engines: &Engines, select: &Select, cov: &mut Coverage) -> Resul
     let schema = &engines.schema;
     let sql = select.keyset_sql(schema);
     let columns = select.columns(schema);
-    let all = engines.sqlite_rows(&select.sqlite_sql(schema), &columns);
+    // EXPLAIN must work for every query keyset pages; where keyset breaks
+    // the ties itself, its order key is the order SQLite is asked for.
+    let plan = engines
+        .keyset
+        .explain(&sql)
+        .map_err(|e| format!("EXPLAIN fails: {e}"))?;
+    let frontier = plan.contains("cursor=ShardFrontier");
+    cov.note_plan(&plan);
+    let order = if select.order_is_explicit() {
+        select.full_order()
+    } else {
+        query::explained_order(&plan, schema)?
+    };
+    cov.implicit_order += usize::from(!select.order_is_explicit());
+    let all = engines.sqlite_rows(&select.sqlite_sql(schema, &order), &columns);
     let skipped = select.offset.min(all.len());
     let expected = &all[skipped..];
     let table_rows: usize = engines
@@ -168,11 +239,6 @@ fn check_select(engines: &Engines, select: &Select, cov: &mut Coverage) -> Resul
     cov.pages += pages.len();
     cov.with_rows += usize::from(!expected.is_empty());
     cov.multi_page += usize::from(pages.len() > 1);
-    let mut frontier = false;
-    if let Ok(plan) = engines.keyset.explain(&sql) {
-        frontier = plan.contains("cursor=ShardFrontier");
-        cov.note_plan(&plan);
-    }
     if frontier && select.offset > 0 {
         // An unordered merge skips OFFSET rows in arrival order: the pages
         // hold as many rows as SQLite's result, each a distinct row of the
@@ -443,6 +509,10 @@ fn pages_concatenate_to_sqlite_result() {
     if std::env::var_os("KEYSET_DIFF_SEED").is_none() {
         assert!(cov.queries >= 500, "at least 500 queries: {cov:?}");
         assert!(
+            cov.implicit_order * 5 >= cov.queries,
+            "keyset's own tie-break is compared often: {cov:?}"
+        );
+        assert!(
             cov.with_rows * 2 >= cov.queries,
             "most queries find rows: {cov:?}"
         );
@@ -463,15 +533,17 @@ fn pages_concatenate_to_sqlite_result() {
 fn writes_leave_the_same_table_as_sqlite() {
     let mut cov = Coverage::default();
     let mut outcomes = (0usize, 0usize);
+    let mut refusals: HashSet<String> = HashSet::new();
     for seed in seeds(2) {
         let mut rng = Rng::new(seed);
         let engines = Engines::new(Schema::random(&mut rng), exec_options(&mut rng));
         let target = 10 + rng.below(50);
         populate(&mut rng, &engines, seed, target);
         for _ in 0..WRITES_PER_DATABASE {
-            let sql = match rng.below(10) {
+            let sql = match rng.below(11) {
                 0..=4 => query::update(&mut rng, &engines.schema),
                 5..=7 => Some(query::delete(&mut rng, &engines.schema)),
+                8 => taken_key_insert(&mut rng, &engines),
                 _ => {
                     populate(&mut rng, &engines, seed, target);
                     None
@@ -480,7 +552,10 @@ fn writes_leave_the_same_table_as_sqlite() {
             if let Some(sql) = &sql {
                 match engines.write(sql) {
                     (Ok(k), Ok(s)) if k == s => outcomes.0 += 1,
-                    (Err(_), Err(_)) => outcomes.1 += 1,
+                    (Err(k), Err(s)) if k == s && !matches!(k, Refusal::Other(_)) => {
+                        outcomes.1 += 1;
+                        refusals.insert(format!("{k:?}"));
+                    }
                     (k, s) => panic!(
                         "{}\nthe engines disagree: keyset {k:?}, SQLite {s:?}",
                         context(seed, &engines, sql)
@@ -501,12 +576,18 @@ fn writes_leave_the_same_table_as_sqlite() {
             }
         }
     }
-    eprintln!("write outcomes (applied, refused by both): {outcomes:?}; queries: {cov:?}");
+    eprintln!(
+        "write outcomes (applied, refused by both): {outcomes:?}; refusals: {refusals:?}; queries: {cov:?}"
+    );
     if std::env::var_os("KEYSET_DIFF_SEED").is_none() {
         assert!(outcomes.0 > outcomes.1, "most writes apply: {outcomes:?}");
         assert!(
             outcomes.1 > 0,
             "some writes are refused by both: {outcomes:?}"
+        );
+        assert!(
+            refusals.contains("PrimaryKey"),
+            "the INSERT of a taken key was compared: {refusals:?}"
         );
     }
 }

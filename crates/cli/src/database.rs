@@ -1,27 +1,83 @@
 //! Opening the data directory a command works on, and running one statement
 //! the way every command does (a SELECT yields a page, anything else an
-//! outcome). Rendering is `output`'s job; this module never prints.
+//! outcome). Opening refuses a `--db` that is a file, creates a missing
+//! directory only when the command may ([`Missing`]), waits `--busy-timeout`
+//! for a held lock, and has what recovery cut or repaired told on stderr
+//! (`recovery`). Rendering results is `output`'s job.
 
 use std::path::Path;
+use std::time::Duration;
 
 use keyset::{Cursor, Db, Options, Outcome, Page, Statement, SyncMode};
 
 use crate::error::CliError;
+use crate::DbArg;
 
-/// Opens (creating it if missing) the database in `dir` with every commit
-/// synced to disk before it returns.
-pub fn open(dir: &Path) -> Result<Db, CliError> {
-    open_with_sync(dir, SyncMode::Always)
+/// What opening does when the `--db` directory does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Create it, with a new empty database (demo, import, `--create`, a
+    /// statement that creates a table or an index).
+    Create,
+    /// Refuse, naming `--create`: a typo in `--db` must not give a new,
+    /// empty database that answers every query with nothing.
+    Refuse,
+}
+
+/// Opens the database `--db` names with every commit synced to disk
+/// before it returns.
+pub fn open(arg: &DbArg, missing: Missing) -> Result<Db, CliError> {
+    open_with_sync(&arg.db, SyncMode::Always, missing, arg.busy_timeout)
 }
 
 /// Opens `dir` with a chosen sync mode (the demo loads with `Never` and
-/// checkpoints at the end).
-pub fn open_with_sync(dir: &Path, sync: SyncMode) -> Result<Db, CliError> {
+/// checkpoints at the end), waiting up to `busy_timeout_ms` for its lock.
+pub fn open_with_sync(
+    dir: &Path,
+    sync: SyncMode,
+    missing: Missing,
+    busy_timeout_ms: u64,
+) -> Result<Db, CliError> {
+    check_dir(dir, missing)?;
     let options = Options {
         sync,
+        busy_timeout: Duration::from_millis(busy_timeout_ms),
         ..Options::default()
     };
-    Ok(Db::open_with(dir, options)?)
+    let db = Db::open_with(dir, options)?;
+    if let Some(report) = db.recovery_report() {
+        crate::recovery::warn(&mut std::io::stderr().lock(), report)?;
+    }
+    Ok(db)
+}
+
+/// Refuses a `--db` that is not a directory, or that is missing when the
+/// command may not create it.
+fn check_dir(dir: &Path, missing: Missing) -> Result<(), CliError> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(CliError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match missing {
+            Missing::Create => Ok(()),
+            Missing::Refuse => Err(CliError::NoDatabase {
+                dir: dir.to_path_buf(),
+            }),
+        },
+        Err(e) => Err(CliError::file(dir, e)),
+    }
+}
+
+/// Whether any statement of `sql` creates something (a table or an index):
+/// only such text may create a missing data directory. Text that does not
+/// parse creates nothing.
+pub fn creates_something(sql: &str) -> bool {
+    keyset_sql::parse(sql).is_ok_and(|statements| {
+        statements
+            .iter()
+            .any(|s| matches!(s, Statement::CreateTable(_) | Statement::CreateIndex(_)))
+    })
 }
 
 /// What one statement gave back.
@@ -64,6 +120,39 @@ mod tests {
         let err = run_statement(&db, "DELETE FROM t", Some(cursor)).expect_err("refused");
         assert!(matches!(err, CliError::Usage(_)), "{err:?}");
         assert_eq!(db.query("SELECT * FROM t", None).expect("rows").len(), 2);
+    }
+
+    #[test]
+    fn only_creating_text_may_create_a_directory() {
+        let cases = [
+            ("CREATE TABLE t (id INT PRIMARY KEY)", true),
+            ("SELECT * FROM t; CREATE INDEX i ON t (v)", true),
+            ("SELECT * FROM t", false),
+            ("INSERT INTO t VALUES (1)", false),
+            ("CREATE TABLE (", false),
+        ];
+        for (sql, creates) in cases {
+            assert_eq!(creates_something(sql), creates, "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_created_only_when_allowed_and_a_file_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("typo");
+        let err =
+            open_with_sync(&missing, SyncMode::Never, Missing::Refuse, 0).expect_err("refused");
+        assert!(matches!(err, CliError::NoDatabase { .. }), "{err:?}");
+        assert!(err.to_string().contains("--create"), "{err}");
+        assert!(!missing.exists(), "nothing created");
+        open_with_sync(&missing, SyncMode::Never, Missing::Create, 0)
+            .expect("created")
+            .close()
+            .expect("closed");
+        let file = dir.path().join("plain.txt");
+        std::fs::write(&file, "x").expect("file");
+        let err = open_with_sync(&file, SyncMode::Never, Missing::Create, 0).expect_err("a file");
+        assert!(err.to_string().ends_with("is not a directory"), "{err}");
     }
 
     #[test]

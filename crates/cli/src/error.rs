@@ -24,19 +24,42 @@ pub enum CliError {
     /// The reader of our output went away (`| head`): end quietly.
     #[error("the output pipe was closed")]
     BrokenPipe,
+    /// `--db` names something that is not a directory.
+    #[error("{}: --db names a data directory, and this is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    /// `--db` names a directory that does not exist, for a command that
+    /// does not create one.
+    #[error(
+        "no database at {}: the directory does not exist (check --db, or pass --create to make a new one)",
+        dir.display()
+    )]
+    NoDatabase { dir: PathBuf },
     /// The arguments make no sense together.
     #[error("{0}")]
     Usage(String),
-    /// A statement of a script failed; the statements before it are committed.
-    #[error("statement {number} (line {line}) failed: {source}")]
+    /// A statement of a script failed; the statements before it are
+    /// committed. One position is given, counted in the script: the
+    /// error's own when it has one (a SQL error), else where the statement
+    /// starts (`at`).
+    #[error(
+        "statement {number}{} failed: {source}",
+        at.map(|(line, column)| format!(" (line {line}, column {column})")).unwrap_or_default()
+    )]
     Script {
         number: usize,
-        line: u64,
+        at: Option<(u64, u64)>,
         source: Box<CliError>,
     },
-    /// `import` rejected some lines; the others were imported.
-    #[error("{rejected} of {lines} lines were rejected (see the messages above); the other rows were imported")]
-    Rejected { rejected: u64, lines: u64 },
+    /// `import` rejected some lines; `imported` rows were written.
+    #[error(
+        "{rejected} of {lines} lines were rejected (see the messages above); {}",
+        imported_text(*imported)
+    )]
+    Rejected {
+        rejected: u64,
+        lines: u64,
+        imported: u64,
+    },
     /// The demo found a result that contradicts keyset's guarantees.
     #[error("the demo found {0} check(s) that failed (see the output above)")]
     DemoCheck(usize),
@@ -51,6 +74,15 @@ impl From<io::Error> for CliError {
         } else {
             CliError::Output(e)
         }
+    }
+}
+
+/// What an import with rejected lines still wrote, said truly.
+fn imported_text(imported: u64) -> String {
+    match imported {
+        0 => "nothing was imported".to_owned(),
+        1 => "1 row was imported".to_owned(),
+        n => format!("{n} rows were imported"),
     }
 }
 
@@ -85,6 +117,28 @@ mod tests {
         assert!(matches!(e, CliError::BrokenPipe));
         let e = CliError::from(io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(matches!(e, CliError::Output(_)));
+    }
+
+    #[test]
+    fn the_import_summary_says_what_was_written() {
+        let cases = [
+            (
+                0,
+                "2 of 2 lines were rejected (see the messages above); nothing was imported",
+            ),
+            (
+                1,
+                "1 of 2 lines were rejected (see the messages above); 1 row was imported",
+            ),
+        ];
+        for (imported, expected) in cases {
+            let e = CliError::Rejected {
+                rejected: 2 - imported,
+                lines: 2,
+                imported,
+            };
+            assert_eq!(e.to_string(), expected);
+        }
     }
 
     #[test]

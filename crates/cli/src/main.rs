@@ -11,6 +11,7 @@ mod error;
 mod explain;
 mod import;
 mod output;
+mod recovery;
 mod schema;
 mod shell;
 mod sql_cmd;
@@ -53,12 +54,17 @@ enum Command {
     Explain(explain::ExplainArgs),
 }
 
-/// The `--db` option shared by the commands that open a database.
+/// The `--db` and `--busy-timeout` options shared by the commands that
+/// open a database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {
-    /// The data directory (created when it does not exist).
+    /// The data directory.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DB_DIR)]
     pub db: PathBuf,
+    /// How long to wait, in milliseconds, for a data directory another
+    /// process holds before giving up (0: give up at once).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub busy_timeout: u64,
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {

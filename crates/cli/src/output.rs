@@ -111,13 +111,14 @@ pub fn page_table(page: &Page) -> Table {
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(page.columns());
+        .set_header(page.columns().iter().map(|c| escape_controls(c)));
     for row in page.rows() {
         table.add_row(
             row.values()
                 .iter()
                 .map(|v| match v {
                     Value::Bytes(b) => format!("x'{}'", hex(b)),
+                    Value::Text(t) => escape_controls(t),
                     other => value_text(other).unwrap_or_else(|| "NULL".to_owned()),
                 })
                 .collect::<Vec<_>>(),
@@ -135,6 +136,25 @@ pub fn page_table(page: &Page) -> Table {
         }
     }
     table
+}
+
+/// Text for a terminal: control characters (ESC, line breaks, tabs, DEL,
+/// the C1 range) are shown escaped (`\u{1b}`, `\n`), so a stored value
+/// cannot move the cursor, recolour or retitle the terminal, or break the
+/// table's lines. JSON and CSV keep the bytes.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `1 row` / `3 rows`.
@@ -190,28 +210,43 @@ pub fn write_table_and_summary(out: &mut dyn Write, page: &Page) -> Result<(), C
     Ok(())
 }
 
-/// A page as CSV: a header row, then the rows. NULL is an empty field;
-/// BYTES are hex.
-pub fn write_page_csv(out: &mut dyn Write, page: &Page) -> Result<(), CliError> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(page.columns()).map_err(csv_error)?;
+/// A page as CSV: a header row, then the rows. NULL is an empty field (or
+/// `null_text`, bare), the empty string a quoted `""`, and a value spelled
+/// like `null_text` is quoted, so NULL and text read back apart (as
+/// `keyset import` reads them); BYTES are hex.
+pub fn write_page_csv(
+    out: &mut dyn Write,
+    page: &Page,
+    null_text: Option<&str>,
+) -> Result<(), CliError> {
+    let null = null_text.unwrap_or("");
+    let header: Vec<String> = page
+        .columns()
+        .iter()
+        .map(|c| csv_field(Some(c), null))
+        .collect();
+    writeln!(out, "{}", header.join(","))?;
     for row in page.rows() {
-        writer
-            .write_record(
-                row.values()
-                    .iter()
-                    .map(|v| value_text(v).unwrap_or_default()),
-            )
-            .map_err(csv_error)?;
+        let fields: Vec<String> = row
+            .values()
+            .iter()
+            .map(|v| csv_field(value_text(v).as_deref(), null))
+            .collect();
+        writeln!(out, "{}", fields.join(","))?;
     }
-    writer.flush()?;
     Ok(())
 }
 
-fn csv_error(e: csv::Error) -> CliError {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => CliError::from(io),
-        other => CliError::Output(std::io::Error::other(format!("{other:?}"))),
+/// One CSV field (RFC 4180): quoted when empty, when spelled like `null`,
+/// or when it holds a comma, a quote or a line break, with quotes doubled;
+/// NULL (`None`) is `null` bare.
+fn csv_field(text: Option<&str>, null: &str) -> String {
+    match text {
+        None => null.to_owned(),
+        Some(t) if t.is_empty() || t == null || t.contains([',', '"', '\n', '\r']) => {
+            format!("\"{}\"", t.replace('"', "\"\""))
+        }
+        Some(t) => t.to_owned(),
     }
 }
 
@@ -228,7 +263,7 @@ pub fn write_ran(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), C
     match (ran, format) {
         (Ran::Page(page), Format::Table) => write_page_table(out, page),
         (Ran::Page(page), Format::Json) => write_json_line(out, &PageJson::of(page)),
-        (Ran::Page(page), Format::Csv) => write_page_csv(out, page),
+        (Ran::Page(page), Format::Csv) => write_page_csv(out, page, None),
         (Ran::Outcome(outcome), Format::Json) => write_json_line(out, &outcome_json(outcome)),
         (Ran::Outcome(outcome), Format::Table | Format::Csv) => write_outcome_text(out, outcome),
     }
@@ -287,6 +322,56 @@ mod tests {
         assert_eq!(
             value_text(&Value::Bytes(vec![1, 255])).as_deref(),
             Some("01ff")
+        );
+    }
+
+    #[test]
+    fn tables_escape_control_characters_and_csv_quotes_empty_strings() {
+        let db = keyset::Db::memory().expect("memory db");
+        db.execute("CREATE TABLE t (id INT PRIMARY KEY, s TEXT)")
+            .expect("create");
+        let mut batch = db.batch();
+        for (id, s) in [
+            (1, Some("\u{1b}]0;owned\u{7}\u{1b}[2J")),
+            (2, Some("")),
+            (3, None),
+        ] {
+            batch = batch.put(
+                "t",
+                vec![Value::Int(id), s.map_or(Value::Null, Value::from)],
+            );
+        }
+        batch.commit().expect("rows");
+        let page = db.query("SELECT * FROM t ORDER BY id", None).expect("page");
+        let drawn = page_table(&page).to_string();
+        assert!(
+            !drawn.contains('\u{1b}') && !drawn.contains('\u{7}'),
+            "{drawn:?}"
+        );
+        assert!(drawn.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J"), "{drawn}");
+        let mut csv = Vec::new();
+        write_page_csv(&mut csv, &page, None).expect("csv");
+        assert_eq!(
+            String::from_utf8(csv).expect("utf-8"),
+            "id,s\n1,\u{1b}]0;owned\u{7}\u{1b}[2J\n2,\"\"\n3,\n"
+        );
+        let json = serde_json::to_string(&PageJson::of(&page)).expect("json");
+        assert!(
+            json.contains("\\u001b]0;owned"),
+            "JSON escapes by its own rules: {json}"
+        );
+        let mut spelled = Vec::new();
+        let db = keyset::Db::memory().expect("memory db");
+        db.execute("CREATE TABLE n (id INT PRIMARY KEY, s TEXT)")
+            .expect("create");
+        db.execute("INSERT INTO n VALUES (1, NULL), (2, 'NULL'), (3, '')")
+            .expect("rows");
+        let page = db.query("SELECT * FROM n ORDER BY id", None).expect("page");
+        write_page_csv(&mut spelled, &page, Some("NULL")).expect("csv");
+        assert_eq!(
+            String::from_utf8(spelled).expect("utf-8"),
+            "id,s\n1,NULL\n2,\"NULL\"\n3,\"\"\n",
+            "with --null-text, text spelled like it is quoted"
         );
     }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keyset::{Cursor, Db, Page};
+use keyset_sql::SourceStatement;
 
 use crate::database::{self, Ran};
 use crate::error::CliError;
@@ -35,6 +36,14 @@ pub struct SqlArgs {
     /// The statement to run.
     #[arg(value_name = "STATEMENT", required_unless_present = "file")]
     pub statement: Option<String>,
+    /// Create the data directory, with a new empty database, if it does
+    /// not exist (a statement that creates a table or index does anyway).
+    #[arg(long)]
+    pub create: bool,
+    /// With --format csv: write NULL as TEXT (bare) instead of an empty
+    /// field; a value spelled TEXT is then quoted.
+    #[arg(long, value_name = "TEXT")]
+    pub null_text: Option<String>,
 }
 
 pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
@@ -47,13 +56,28 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
         Some(path) => Some(read_script(path)?),
         None => None,
     };
-    let db = database::open(&args.db.db)?;
+    let text = script
+        .as_deref()
+        .or(args.statement.as_deref())
+        .unwrap_or("");
+    // Parsing the text again is needed only when the directory is missing.
+    let may_create = args.create || (!args.db.db.exists() && database::creates_something(text));
+    let missing = if may_create {
+        database::Missing::Create
+    } else {
+        database::Missing::Refuse
+    };
+    let db = database::open(&args.db, missing)?;
+    let rendering = Rendering {
+        format: args.format,
+        null_text: args.null_text.clone(),
+    };
     let mut out = std::io::stdout().lock();
     match (&script, &args.statement) {
-        (Some(text), _) => run_script(&db, text, args.format, &mut out)?,
+        (Some(text), _) => run_script(&db, text, &rendering, &mut out)?,
         (None, Some(sql)) => {
             let ran = database::run_statement(&db, sql, cursor.as_ref())?;
-            print(&mut out, &ran, args.format)?;
+            print(&mut out, &ran, &rendering)?;
         }
         (None, None) => {
             return Err(CliError::Usage(
@@ -90,7 +114,7 @@ fn read_script(path: &PathBuf) -> Result<String, CliError> {
 pub fn run_script(
     db: &Db,
     text: &str,
-    format: Format,
+    rendering: &Rendering,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let statements =
@@ -99,21 +123,46 @@ pub fn run_script(
         return Err(CliError::Usage("the script holds no statement".into()));
     }
     for (at, statement) in statements.iter().enumerate() {
-        let ran =
-            database::run_statement(db, &statement.text, None).map_err(|e| CliError::Script {
-                number: at + 1,
-                line: statement.line,
-                source: Box::new(e),
-            })?;
-        print(out, &ran, format)?;
+        let ran = database::run_statement(db, &statement.text, None)
+            .map_err(|e| script_error(at + 1, statement, e))?;
+        print(out, &ran, rendering)?;
     }
     Ok(())
 }
 
-fn print(out: &mut dyn Write, ran: &Ran, format: Format) -> Result<(), CliError> {
-    output::write_ran(out, ran, format)?;
-    if let (Ran::Page(page), Format::Csv) = (ran, format) {
+/// The error of statement `number` of a script, with one position counted
+/// in the script: a SQL error's own, moved from the statement to the
+/// script, or else where the statement starts.
+fn script_error(number: usize, statement: &SourceStatement, e: CliError) -> CliError {
+    match e {
+        CliError::Db(keyset::Error::Sql(sql)) if sql.position().is_some() => CliError::Script {
+            number,
+            at: None,
+            source: Box::new(CliError::Db(keyset::Error::Sql(
+                sql.located_in_script(statement.line, statement.column),
+            ))),
+        },
+        other => CliError::Script {
+            number,
+            at: Some((statement.line, statement.column)),
+            source: Box::new(other),
+        },
+    }
+}
+
+/// How results are printed: the format, and for CSV how NULL is spelled.
+#[derive(Debug)]
+pub struct Rendering {
+    pub format: Format,
+    pub null_text: Option<String>,
+}
+
+fn print(out: &mut dyn Write, ran: &Ran, rendering: &Rendering) -> Result<(), CliError> {
+    if let (Ran::Page(page), Format::Csv) = (ran, rendering.format) {
+        output::write_page_csv(out, page, rendering.null_text.as_deref())?;
         cursors_to_stderr(page)?;
+    } else {
+        output::write_ran(out, ran, rendering.format)?;
     }
     Ok(())
 }
@@ -129,4 +178,44 @@ fn cursors_to_stderr(page: &Page) -> Result<(), CliError> {
         writeln!(err, "prev_cursor: {prev}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(script: &str) -> String {
+        let db = Db::memory().expect("memory db");
+        let rendering = Rendering {
+            format: Format::Json,
+            null_text: None,
+        };
+        let err = run_script(&db, script, &rendering, &mut Vec::new()).expect_err("fails");
+        err.to_string()
+    }
+
+    #[test]
+    fn a_failing_statement_is_located_once_in_the_script() {
+        let cases = [
+            // A syntax error on the third line of the second statement.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);\n\nSELECT *\n  FROM t\n  WHERE id = = 1;",
+                "statement 2 failed: syntax error at line 5, column",
+            ),
+            // A SQL error on the first line of a statement that starts mid-line.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);  INSERT INTO t VALUES (1e400);",
+                "statement 2 failed: invalid literal `1e400` at line 1, column 61",
+            ),
+            // An error with no position of its own: where the statement starts.
+            (
+                "CREATE TABLE t (id INT PRIMARY KEY);\n  SELECT * FROM nowhere;",
+                "statement 2 (line 2, column 3) failed: no table named `nowhere`",
+            ),
+        ];
+        for (script, expected) in cases {
+            let message = failure(script);
+            assert!(message.starts_with(expected), "{message}");
+        }
+    }
 }

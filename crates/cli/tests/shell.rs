@@ -105,3 +105,31 @@ fn errors_are_reported_and_the_session_goes_on() {
         "a piped session with errors exits non-zero"
     );
 }
+
+#[test]
+fn a_semicolon_in_a_comment_does_not_end_a_delete() {
+    // Issue 16 item 1: the shell cut the DELETE at the comment's `;` and
+    // deleted every row; `--file` gives the same text the same meaning.
+    for via_file in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        numbers(dir.path(), 10);
+        let script = "DELETE FROM t -- only the old rows;\nWHERE id < 5;\n";
+        let out = if via_file {
+            common::sql(dir.path(), &["--file", "-"])
+                .write_stdin(script)
+                .output()
+                .unwrap()
+        } else {
+            shell(dir.path(), script)
+        };
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let left = common::sql(dir.path(), &["--format", "csv", "SELECT id FROM t"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&left.stdout).lines().skip(1).count(),
+            6,
+            "via file: {via_file}"
+        );
+    }
+}

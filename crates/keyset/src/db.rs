@@ -136,6 +136,7 @@ impl Db {
             repair: options.repair,
             mac_key: options.mac_key,
             store: options.store.clone(),
+            busy_timeout: options.busy_timeout,
             ..durable::Options::default()
         };
         if let Some(bytes) = options.checkpoint_wal_bytes {
@@ -287,13 +288,15 @@ impl Db {
                     index.name, spec.table
                 )))
             }
-            Statement::DropTable { table, if_exists } => {
-                match store.drop_table(&table) {
-                    Err(StoreError::UnknownTable { .. }) if if_exists => {}
-                    other => other?,
+            Statement::DropTable { table, if_exists } => match store.drop_table(&table) {
+                Err(StoreError::UnknownTable { .. }) if if_exists => {
+                    Ok(Outcome::Schema(format!("no table {table}")))
                 }
-                Ok(Outcome::Schema(format!("dropped table {table}")))
-            }
+                other => {
+                    other?;
+                    Ok(Outcome::Schema(format!("dropped table {table}")))
+                }
+            },
             Statement::DropIndex {
                 index,
                 table,
@@ -304,6 +307,9 @@ impl Db {
                 columns,
                 rows,
             } => {
+                if let Some(def) = self.table(&table) {
+                    write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
+                }
                 let mut batch = Batch::new();
                 write::insert(&mut batch, &table, columns.as_deref(), rows)?;
                 let info = store.commit(&batch)?;

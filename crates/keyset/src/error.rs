@@ -22,10 +22,13 @@ pub enum Error {
     #[error(transparent)]
     Store(StoreError),
     /// The data directory is held by another opener.
-    #[error("the data directory {} is in use by another opener", dir.display())]
+    #[error("the data directory {} is in use by another opener{}", dir.display(),
+        holder.map(|pid| format!(" (process {pid})")).unwrap_or_default())]
     Locked {
         /// The directory.
         dir: PathBuf,
+        /// The holder's pid, as its lock file records it.
+        holder: Option<u32>,
     },
     /// A file of the data directory is damaged.
     #[error("{} is corrupted at byte offset {offset}: {reason}", file.display())]
@@ -86,7 +89,10 @@ pub enum Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Locked { dir } => Error::Locked { dir },
+            StoreError::Locked { dir } => Error::Locked {
+                holder: keyset_store::durable::lock_holder(&dir),
+                dir,
+            },
             StoreError::Corrupted {
                 file,
                 offset,

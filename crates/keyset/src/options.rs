@@ -2,6 +2,7 @@
 //! cursor keys, and executor tuning.
 
 use std::fmt;
+use std::time::Duration;
 
 pub use keyset_executor::ExecOptions;
 pub use keyset_store::durable::SyncMode;
@@ -28,6 +29,9 @@ pub struct Options {
     /// The store's tuning: memtable size, back-pressure, and how long and
     /// how many snapshots are kept (`Db::snapshot`).
     pub store: StoreOptions,
+    /// How long to wait for a data directory another opener holds before
+    /// [`crate::Error::Locked`] (default zero: refuse at once, as SQLite).
+    pub busy_timeout: Duration,
 }
 
 impl fmt::Debug for Options {
@@ -40,6 +44,7 @@ impl fmt::Debug for Options {
             .field("accepted_mac_keys", &self.accepted_mac_keys.len())
             .field("exec", &self.exec)
             .field("store", &self.store)
+            .field("busy_timeout", &self.busy_timeout)
             .finish()
     }
 }

@@ -3,8 +3,10 @@
 //! then commit one batch: all of the statement or none of it. They are not
 //! isolated from concurrent writers between the read and the commit.
 
+use std::collections::HashMap;
+
 use keyset_plan::{Expr, PlanError, Query};
-use keyset_store::{Batch, RowInput, TableDef, Value};
+use keyset_store::{Batch, RawDataKey, RowInput, TableDef, Value};
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -37,6 +39,60 @@ pub(crate) fn insert(
                     row.len()
                 )))
             }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an INSERT that gives two of its own rows one primary key: the
+/// store would report the second as a row that "already has" the key,
+/// which sends the user looking in the table for a row that is not there.
+pub(crate) fn refuse_repeated_keys(
+    def: &TableDef,
+    columns: Option<&[String]>,
+    rows: &[Vec<Value>],
+) -> Result<()> {
+    let positions: Option<Vec<usize>> = match columns {
+        None => Some(def.primary_key.clone()),
+        Some(names) => def
+            .primary_key
+            .iter()
+            .map(|&pk| names.iter().position(|n| def.column_index(n) == Some(pk)))
+            .collect(),
+    };
+    // A key column left out is the store's refusal to make.
+    let Some(positions) = positions else {
+        return Ok(());
+    };
+    let mut seen: HashMap<RawDataKey, usize> = HashMap::with_capacity(rows.len());
+    for (n, row) in rows.iter().enumerate() {
+        let key: Option<Vec<Value>> = positions
+            .iter()
+            .zip(&def.primary_key)
+            .map(|(&at, &pk)| {
+                let value = row.get(at)?.clone();
+                value.normalize_for(def.columns[pk].ty, false).ok()
+            })
+            .collect();
+        // A value the column refuses is the store's refusal to make too.
+        let Some(key) = key else {
+            continue;
+        };
+        if let Some(first) = seen.insert(RawDataKey::encode(def.id, &key), n) {
+            let names: Vec<&str> = def
+                .primary_key
+                .iter()
+                .map(|&c| def.columns[c].name.as_str())
+                .collect();
+            let values: Vec<String> = key.iter().map(ToString::to_string).collect();
+            return Err(Error::WrongStatement(format!(
+                "INSERT gives rows {} and {} the same primary key ({}) = ({}) of `{}`",
+                first + 1,
+                n + 1,
+                names.join(", "),
+                values.join(", "),
+                def.name
+            )));
         }
     }
     Ok(())

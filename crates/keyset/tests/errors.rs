@@ -410,11 +410,23 @@ fn a_second_opener_of_a_directory_is_locked_out() {
     let db = Db::open(dir.path()).unwrap();
     let err = Db::open(dir.path()).unwrap_err();
     assert!(
-        matches!(&err, Error::Locked { dir: d } if d.starts_with(dir.path()) || dir.path().starts_with(d)),
+        matches!(&err, Error::Locked { dir: d, .. } if d.starts_with(dir.path()) || dir.path().starts_with(d)),
         "{err:?}"
     );
     message_has(&err, &["in use"]);
-    db.close().unwrap();
+    // The lock file names the holder (this process) in the refusal.
+    message_has(&err, &[&format!("(process {})", std::process::id())]);
+    // A waiting opener gets the directory once the holder lets go.
+    let options = keyset::Options {
+        busy_timeout: std::time::Duration::from_secs(10),
+        ..keyset::Options::default()
+    };
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        db.close().unwrap();
+    });
+    Db::open_with(dir.path(), options).unwrap().close().unwrap();
+    release.join().unwrap();
     Db::open(dir.path()).unwrap().close().unwrap();
 }
 

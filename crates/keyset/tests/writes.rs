@@ -126,3 +126,44 @@ fn insert_of_an_existing_key_is_refused() {
     refused_and_unchanged(&db, "INSERT INTO t VALUES (1, 'z', 0)");
     refused_and_unchanged(&db, "INSERT INTO t VALUES (7, 'x', 0), (7, 'y', 0)");
 }
+
+/// A key repeated inside one INSERT is named as such, not as a row the
+/// table "already has" (issue 16); a key the table does hold still is.
+#[test]
+fn a_key_repeated_inside_one_insert_is_named_as_a_repeat() {
+    let db = db();
+    let cases = [
+        (
+            "INSERT INTO t VALUES (7, 'x', 0), (8, 'y', 0), (7, 'z', 0)",
+            "INSERT gives rows 1 and 3 the same primary key (id) = (7)",
+        ),
+        (
+            "INSERT INTO t (v, id) VALUES (0, 9), (1, 9)",
+            "INSERT gives rows 1 and 2 the same primary key (id) = (9)",
+        ),
+        (
+            "INSERT INTO t VALUES (1, 'x', 0)",
+            "already has a row with primary key (id) = (1)",
+        ),
+    ];
+    for (sql, expected) in cases {
+        let before = rows(&db);
+        let err = db.execute(sql).unwrap_err();
+        assert!(err.to_string().contains(expected), "{sql}: {err}");
+        assert_eq!(rows(&db), before, "{sql} changed nothing");
+    }
+}
+
+/// `DROP TABLE IF EXISTS` of a missing table says nothing was dropped.
+#[test]
+fn drop_if_exists_of_a_missing_table_says_so() {
+    let db = db();
+    let Outcome::Schema(message) = db.execute("DROP TABLE IF EXISTS nope").unwrap() else {
+        panic!("a schema outcome");
+    };
+    assert_eq!(message, "no table nope");
+    let Outcome::Schema(message) = db.execute("DROP TABLE IF EXISTS t").unwrap() else {
+        panic!("a schema outcome");
+    };
+    assert_eq!(message, "dropped table t");
+}

@@ -18,6 +18,12 @@ pub enum PlanError {
         expected: ColumnType,
         found: String,
     },
+    #[error("LIKE matches text, and column `{table}.{column}` is {found}; compare it with =, <, BETWEEN or IN")]
+    LikeNotText {
+        table: String,
+        column: String,
+        found: ColumnType,
+    },
     #[error("LIMIT {limit} is over the maximum page size of {max}")]
     LimitTooLarge { limit: usize, max: usize },
     #[error("{0}")]

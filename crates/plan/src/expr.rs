@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use keyset_store::{TableDef, Value};
+use keyset_store::{ColumnType, TableDef, Value};
 
 use crate::error::PlanError;
 
@@ -403,7 +403,14 @@ pub fn bind(expr: &Expr, table: &TableDef) -> Result<Predicate, PlanError> {
             negated,
         } => {
             let c = column(name)?;
-            literal(c, &Value::Text(prefix.clone()))?;
+            let def = &table.columns[c];
+            if def.ty != ColumnType::Text {
+                return Err(PlanError::LikeNotText {
+                    table: table.name.clone(),
+                    column: def.name.clone(),
+                    found: def.ty,
+                });
+            }
             Predicate::LikePrefix {
                 column: c,
                 prefix: prefix.clone(),

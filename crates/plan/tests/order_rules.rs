@@ -203,9 +203,10 @@ fn validation_errors_name_what_is_wrong() {
         err(users().filter(col("age").eq("old"))),
         PlanError::LiteralType { ref column, .. } if column == "age"
     ));
+    // LIKE on an INT column names the real problem, not the literal.
     assert!(matches!(
         err(users().filter(col("age").starts_with("1"))),
-        PlanError::LiteralType { .. }
+        PlanError::LikeNotText { ref column, .. } if column == "age"
     ));
     assert!(matches!(
         err(users().filter(Expr::Not(Box::new(col("score").eq(f64::NAN))))),

@@ -15,7 +15,7 @@ use sqlparser::parser::Parser;
 
 use crate::error::{Pos, SqlError};
 use crate::literal::{literal, quote};
-use crate::names::{column, ident, ident_pos, object_name};
+use crate::names::{column, defined, ident, ident_pos, object_name};
 
 /// Converts `CREATE TABLE`.
 pub(crate) fn create_table(
@@ -40,7 +40,11 @@ pub(crate) fn create_table(
     if let Some((_, construct)) = named.iter().find(|(present, _)| *present) {
         return Err(SqlError::unsupported(*construct, fallback));
     }
-    let name = object_name(&create.name, fallback)?;
+    let name = defined(
+        object_name(&create.name, fallback)?,
+        "a table",
+        Pos::at(&create.name, fallback),
+    )?;
     let mut columns = Vec::with_capacity(create.columns.len());
     let mut primary_key: Option<Vec<String>> = None;
     for def in &create.columns {
@@ -126,7 +130,7 @@ fn other_clause(create: &ast::CreateTable) -> Option<String> {
 /// One column: its definition and whether it is declared PRIMARY KEY.
 fn column_def(def: &ast::ColumnDef, pos: Pos) -> Result<(ColumnDef, bool), SqlError> {
     let ty = column_type(&def.data_type, pos)?;
-    let mut column = ColumnDef::new(&ident(&def.name), ty);
+    let mut column = ColumnDef::new(&defined(ident(&def.name), "a column", pos)?, ty);
     let mut is_key = false;
     let mut nullability: Option<bool> = None;
     for option in &def.options {
@@ -404,7 +408,11 @@ pub(crate) fn create_index(
         ));
     };
     Ok(Statement::CreateIndex(IndexSpec {
-        name: object_name(name, fallback)?,
+        name: defined(
+            object_name(name, fallback)?,
+            "an index",
+            Pos::at(name, fallback),
+        )?,
         table: object_name(table_name, fallback)?,
         columns: index_columns(columns, "index", fallback)?,
         unique: *unique,

@@ -26,6 +26,7 @@ mod error;
 mod filter;
 mod literal;
 mod names;
+mod number;
 mod options;
 mod script;
 mod select;
@@ -36,7 +37,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use keyset_plan::Statement;
 
 pub use error::SqlError;
-pub use script::{SourceStatement, MAX_EXPRESSION_TOKENS};
+pub use number::{parse_float, FloatError};
+pub use script::{first_statement_end, is_complete, SourceStatement, MAX_EXPRESSION_TOKENS};
 
 use script::{split_tokens, tokenize, StatementTokens};
 

@@ -114,22 +114,9 @@ fn number(digits: &str, long: bool, negative: bool, pos: Pos) -> Result<Value, S
             )
         });
     }
-    let plain_float = digits
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    match written.parse::<f64>() {
-        Ok(f) if plain_float && f.is_finite() => Ok(Value::Float(f)),
-        Ok(_) if plain_float => Err(SqlError::invalid_literal(
-            shorten(&written),
-            "the number is too large for a 64-bit float",
-            pos,
-        )),
-        _ => Err(SqlError::invalid_literal(
-            shorten(&written),
-            "not a decimal number keyset reads (digits, an optional fraction and exponent)",
-            pos,
-        )),
-    }
+    crate::number::parse_float(&written)
+        .map(Value::Float)
+        .map_err(|why| SqlError::invalid_literal(shorten(&written), why.to_string(), pos))
 }
 
 fn hex_bytes(hex: &str, pos: Pos) -> Result<Vec<u8>, SqlError> {

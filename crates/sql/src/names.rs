@@ -27,6 +27,18 @@ pub(crate) fn object_name(name: &ObjectName, fallback: Pos) -> Result<String, Sq
     }
 }
 
+/// A name a CREATE gives (table, column, index): it must hold something
+/// besides spaces, or no later statement could name it legibly.
+pub(crate) fn defined(name: String, what: &str, pos: Pos) -> Result<String, SqlError> {
+    if name.trim().is_empty() {
+        return Err(SqlError::invalid(
+            format!("{what} name must not be empty or only spaces (got {name:?})"),
+            pos,
+        ));
+    }
+    Ok(name)
+}
+
 /// The column an expression names, if it is a column reference.
 pub(crate) fn column(expr: &ast::Expr, fallback: Pos) -> Option<Result<String, SqlError>> {
     match expr {

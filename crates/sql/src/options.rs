@@ -30,8 +30,20 @@ pub(crate) struct QueryOptions {
 
 impl QueryOptions {
     /// Applies the options to a query; the deadline is counted from now.
+    ///
+    /// `merge = 'unordered'` with an ORDER BY is refused: across shards the
+    /// unordered merge returns rows in arrival order, so the ORDER BY would
+    /// be dropped in silence while EXPLAIN still showed it.
     pub fn apply(&self, query: &mut Query) -> Result<(), SqlError> {
         if let Some(merge) = self.merge {
+            if merge == MergeMode::UnorderedStreaming && !query.order_by.is_empty() {
+                return Err(SqlError::invalid_option(
+                    "merge",
+                    "merge = 'unordered' returns rows in arrival order, which contradicts the \
+                     ORDER BY: drop the ORDER BY, or use merge = 'ordered' (the default) or 'eager'",
+                    self.pos.unwrap_or(Pos { line: 1, column: 1 }),
+                ));
+            }
             query.merge = merge;
         }
         if self.max_examined.is_some() {

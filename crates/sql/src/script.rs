@@ -137,6 +137,34 @@ pub(crate) fn check_expression_size(stmt: &StatementTokens) -> Result<(), SqlErr
     Ok(())
 }
 
+/// Whether `text` ends a statement: its last token that is not whitespace
+/// or a comment is a `;`. A `;` inside a string, a quoted name or a comment
+/// is part of that token, and a line comment still open at the end of the
+/// text holds everything after `--` (so `DELETE FROM t -- old rows;` is not
+/// complete: the `;` is the comment's). Text that does not tokenize yet (an
+/// unterminated string or block comment) is not complete either.
+pub fn is_complete(text: &str) -> bool {
+    let Ok(tokens) = tokenize(text) else {
+        return false;
+    };
+    tokens
+        .iter()
+        .rev()
+        .find(|t| !is_trivia(&t.token))
+        .is_some_and(|t| t.token == Token::SemiColon)
+}
+
+/// The byte offset just past the first `;` token of `text` (where its
+/// first statement ends), or `None` if it has none. Only text that cannot
+/// be tokenized is an error.
+pub fn first_statement_end(text: &str) -> Result<Option<usize>, SqlError> {
+    let tokens = tokenize(text)?;
+    let Some(semicolon) = tokens.iter().find(|t| t.token == Token::SemiColon) else {
+        return Ok(None);
+    };
+    Ok(Some(Locator::new(text).offset_of(semicolon.span.end)))
+}
+
 /// One statement's source text and where it starts in the script.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceStatement {

@@ -131,6 +131,22 @@ fn statements_that_contradict_themselves_are_invalid() {
         ),
         ("INSERT INTO t (a, A) VALUES (1, 2)", "named twice"),
         ("UPDATE t SET a = 1, A = 2", "assigned twice"),
+        (
+            "CREATE TABLE \"\" (a INT PRIMARY KEY)",
+            "a table name must not be empty or only spaces",
+        ),
+        (
+            "CREATE TABLE \"   \" (a INT PRIMARY KEY)",
+            "a table name must not be empty",
+        ),
+        (
+            "CREATE TABLE t (\" \" INT PRIMARY KEY)",
+            "a column name must not be empty",
+        ),
+        (
+            "CREATE INDEX \" \" ON t (a)",
+            "an index name must not be empty",
+        ),
     ];
     for &(sql, reason) in cases {
         match parse_one(sql) {

@@ -18,7 +18,7 @@ fn every_option_maps_to_the_query() {
     let before = Instant::now();
     let q = query(
         "SELECT * FROM users WHERE city = 'Oslo' ORDER BY age LIMIT 20 OFFSET 5 \
-         WITH (merge = 'unordered', max_examined = 1000, max_bytes = 65536, timeout_ms = 250)",
+         WITH (merge = 'eager', max_examined = 1000, max_bytes = 65536, timeout_ms = 250)",
     );
     let after = Instant::now();
     let deadline = q.budget.deadline.expect("timeout_ms sets a deadline");
@@ -31,9 +31,35 @@ fn every_option_maps_to_the_query() {
         .offset(5)
         .max_examined(1000)
         .max_bytes(65536)
-        .merge(MergeMode::UnorderedStreaming);
+        .merge(MergeMode::OrderedEager);
     expected.budget.deadline = Some(deadline);
     assert_eq!(q, expected);
+}
+
+/// An unordered merge returns rows in arrival order: with an ORDER BY the
+/// order would be dropped in silence, so the combination is refused
+/// (issue 16). Without an ORDER BY it is the merge's purpose.
+#[test]
+fn an_unordered_merge_with_an_order_by_is_refused() {
+    for sql in [
+        "SELECT * FROM t ORDER BY a WITH (merge = 'unordered')",
+        "EXPLAIN SELECT * FROM t ORDER BY a DESC LIMIT 5 WITH (merge = 'unordered')",
+    ] {
+        match parse_one(sql) {
+            Err(SqlError::InvalidOption { option, reason, .. }) => {
+                assert_eq!(option, "merge", "{sql}");
+                assert!(
+                    reason.contains("contradicts the ORDER BY"),
+                    "{sql}: {reason}"
+                );
+            }
+            other => panic!("`{sql}`: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        query("SELECT * FROM t WHERE a > 1 LIMIT 5 WITH (merge = 'unordered')").merge,
+        MergeMode::UnorderedStreaming
+    );
 }
 
 #[test]

@@ -102,3 +102,44 @@ fn errors_in_one_piece_can_be_reported_against_the_script() {
     let whole = keyset_sql::parse(script).expect_err("the join").position();
     assert_eq!(whole, Some((3, 24)));
 }
+
+#[test]
+fn a_statement_is_complete_only_when_its_last_real_token_is_a_semicolon() {
+    use keyset_sql::is_complete;
+    let cases: [(&str, bool); 10] = [
+        ("SELECT 1;", true),
+        ("SELECT 1", false),
+        // The `;` belongs to the line comment, which runs to the end.
+        ("DELETE FROM t -- only the old rows;", false),
+        ("DELETE FROM t -- only the old rows;\nWHERE id < 5;", true),
+        ("SELECT 1; -- a note after the end", true),
+        ("SELECT 1 /* ; */", false),
+        ("SELECT 1 /* open ;", false),
+        ("INSERT INTO t VALUES ('a;", false),
+        ("INSERT INTO t VALUES ('a;\nb');", true),
+        ("  -- only a comment;", false),
+    ];
+    for (text, complete) in cases {
+        assert_eq!(is_complete(text), complete, "{text:?}");
+    }
+}
+
+#[test]
+fn the_first_statement_ends_just_past_its_semicolon_token() {
+    use keyset_sql::first_statement_end;
+    let cases: [(&str, Option<usize>); 5] = [
+        ("SELECT 1; SELECT 2;", Some(9)),
+        ("'a;b'); SELECT 2", Some(7)),
+        ("SELECT 'é'; x", Some(12)),
+        ("-- a; b\nSELECT 1", None),
+        ("no end here", None),
+    ];
+    for (text, end) in cases {
+        assert_eq!(
+            first_statement_end(text).expect("tokenizes"),
+            end,
+            "{text:?}"
+        );
+    }
+    assert!(first_statement_end("SELECT 'open").is_err());
+}

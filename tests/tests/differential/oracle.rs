@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use keyset::{Db, ExecOptions, Options, Outcome, Value};
+use keyset::{Db, Error, ExecOptions, Options, Outcome, PlanError, StoreError, Value};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
@@ -65,6 +65,50 @@ fn sqlite_cell(value: ValueRef<'_>, ty: Ty) -> Cell {
     }
 }
 
+/// Why an engine refused a write, by class, so that two refusals agree
+/// only when they refuse for the same reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A primary key taken, or given twice in one statement.
+    PrimaryKey,
+    /// A unique index's key taken.
+    Unique,
+    /// NULL in a NOT NULL column.
+    NotNull,
+    /// A value of the wrong type.
+    Type,
+    /// Anything else, with its message (never equal across engines).
+    Other(String),
+}
+
+impl Refusal {
+    fn of_keyset(e: &Error) -> Refusal {
+        match e {
+            Error::Store(StoreError::DuplicateKey { .. }) => Refusal::PrimaryKey,
+            Error::WrongStatement(m) if m.contains("the same primary key") => Refusal::PrimaryKey,
+            Error::Store(StoreError::UniqueViolation { .. }) => Refusal::Unique,
+            Error::Store(StoreError::NullNotAllowed { .. }) => Refusal::NotNull,
+            Error::Store(StoreError::TypeMismatch { .. })
+            | Error::Plan(PlanError::LiteralType { .. }) => Refusal::Type,
+            other => Refusal::Other(format!("keyset: {other}")),
+        }
+    }
+
+    fn of_sqlite(e: &rusqlite::Error) -> Refusal {
+        use rusqlite::ffi;
+        match e {
+            rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Refusal::PrimaryKey,
+                ffi::SQLITE_CONSTRAINT_UNIQUE => Refusal::Unique,
+                ffi::SQLITE_CONSTRAINT_NOTNULL => Refusal::NotNull,
+                ffi::SQLITE_MISMATCH => Refusal::Type,
+                _ => Refusal::Other(format!("SQLite: {e}")),
+            },
+            other => Refusal::Other(format!("SQLite: {other}")),
+        }
+    }
+}
+
 /// The two databases holding the same table.
 pub struct Engines {
     pub keyset: Db,
@@ -102,18 +146,19 @@ impl Engines {
         }
     }
 
-    /// Runs a write on both; returns what each did (rows changed or the error).
-    pub fn write(&self, sql: &str) -> (Result<u64, String>, Result<u64, String>) {
+    /// Runs a write on both; returns what each did (rows changed, or why
+    /// it was refused, by class).
+    pub fn write(&self, sql: &str) -> (Result<u64, Refusal>, Result<u64, Refusal>) {
         let keyset = match self.keyset.execute(sql) {
             Ok(Outcome::Changed(n)) => Ok(n),
-            Ok(other) => Err(format!("unexpected outcome {other:?}")),
-            Err(e) => Err(e.to_string()),
+            Ok(other) => Err(Refusal::Other(format!("unexpected outcome {other:?}"))),
+            Err(e) => Err(Refusal::of_keyset(&e)),
         };
         let sqlite = self
             .sqlite
             .execute(sql, [])
             .map(|n| n as u64)
-            .map_err(|e| e.to_string());
+            .map_err(|e| Refusal::of_sqlite(&e));
         (keyset, sqlite)
     }
 

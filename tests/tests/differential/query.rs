@@ -1,9 +1,10 @@
 //! Random statements of keyset's SQL subset over a random [`Schema`]:
 //! WHERE trees (= <> < <= > >= BETWEEN IN IS NULL LIKE 'prefix%' AND OR
-//! NOT), projections, ORDER BY lists that end with the whole primary key,
-//! LIMIT as the page size, OFFSET, query options; and INSERT, UPDATE,
-//! DELETE. Each is rendered once for keyset and once for SQLite; it never
-//! runs anything.
+//! NOT), projections, ORDER BY lists closed by the whole primary key (left
+//! out of keyset's SQL in a third of the queries, so keyset's implicit
+//! tie-break is compared too), LIMIT as the page size, OFFSET, query
+//! options; and INSERT, UPDATE, DELETE. Each is rendered once for keyset and
+//! once for SQLite; it never runs anything.
 
 use keyset::Value;
 
@@ -24,8 +25,13 @@ pub struct Select {
     /// `None`: `*`.
     pub projection: Option<Vec<usize>>,
     pub filter: Option<String>,
-    /// (column, descending)
+    /// (column, descending): the ORDER BY terms drawn at random.
     pub order: Vec<(usize, bool)>,
+    /// The primary-key columns not among `order`, which close the order.
+    pub key_tail: Vec<(usize, bool)>,
+    /// Whether keyset's SQL leaves `key_tail` out, so that keyset breaks
+    /// the ties itself (the order it uses is read from its EXPLAIN).
+    pub implicit_tail: bool,
     pub limit: usize,
     pub offset: usize,
     pub merge: Merge,
@@ -54,11 +60,13 @@ impl Select {
             }
         }
         // The whole primary key closes the list, so the order is total.
+        let mut key_tail = Vec::new();
         for &c in &schema.pk {
             if !order.iter().any(|(o, _)| *o == c) {
-                order.push((c, rng.chance(40)));
+                key_tail.push((c, rng.chance(40)));
             }
         }
+        let implicit_tail = rng.below(3) == 0;
         let limit = if rng.chance(85) {
             1 + rng.below(7)
         } else {
@@ -75,6 +83,8 @@ impl Select {
             projection,
             filter,
             order,
+            key_tail,
+            implicit_tail,
             limit,
             offset,
             merge,
@@ -96,7 +106,29 @@ impl Select {
         self.max_examined.is_none()
     }
 
-    fn head(&self, schema: &Schema) -> String {
+    /// Whether keyset's SQL states the whole order (else keyset completes
+    /// it, or, under an unordered merge, promises none).
+    pub fn order_is_explicit(&self) -> bool {
+        !self.implicit_tail && self.merge != Merge::Unordered
+    }
+
+    /// The ORDER BY terms of keyset's SQL: none under an unordered merge
+    /// (keyset refuses an ORDER BY there), else the drawn terms and, unless
+    /// left implicit, the primary key.
+    fn keyset_order(&self) -> Vec<(usize, bool)> {
+        match (self.merge, self.implicit_tail) {
+            (Merge::Unordered, _) => Vec::new(),
+            (_, true) => self.order.clone(),
+            (_, false) => self.order.iter().chain(&self.key_tail).copied().collect(),
+        }
+    }
+
+    /// The whole order as generated (both engines, when it is explicit).
+    pub fn full_order(&self) -> Vec<(usize, bool)> {
+        self.order.iter().chain(&self.key_tail).copied().collect()
+    }
+
+    fn head(&self, schema: &Schema, order: &[(usize, bool)]) -> String {
         let projection = match &self.projection {
             None => "*".to_owned(),
             Some(p) => schema.names(p),
@@ -106,22 +138,27 @@ impl Select {
             sql.push_str(" WHERE ");
             sql.push_str(filter);
         }
-        let order: Vec<String> = self
-            .order
+        let order: Vec<String> = order
             .iter()
             .map(|&(c, desc)| {
                 let dir = if desc { "DESC" } else { "ASC" };
                 format!("{} {dir}", schema.columns[c].name)
             })
             .collect();
-        sql.push_str(" ORDER BY ");
-        sql.push_str(&order.join(", "));
+        if !order.is_empty() {
+            sql.push_str(" ORDER BY ");
+            sql.push_str(&order.join(", "));
+        }
         sql
     }
 
     /// The keyset statement: LIMIT is the page size.
     pub fn keyset_sql(&self, schema: &Schema) -> String {
-        let mut sql = format!("{} LIMIT {}", self.head(schema), self.limit);
+        let mut sql = format!(
+            "{} LIMIT {}",
+            self.head(schema, &self.keyset_order()),
+            self.limit
+        );
         if self.offset > 0 {
             sql.push_str(&format!(" OFFSET {}", self.offset));
         }
@@ -140,11 +177,45 @@ impl Select {
         sql
     }
 
-    /// The SQLite statement: the whole result, without OFFSET (the caller
-    /// applies it, and also needs the rows it skips).
-    pub fn sqlite_sql(&self, schema: &Schema) -> String {
-        self.head(schema)
+    /// The SQLite statement in the total order `order`: the whole result,
+    /// without OFFSET (the caller applies it, and also needs the rows it
+    /// skips).
+    pub fn sqlite_sql(&self, schema: &Schema, order: &[(usize, bool)]) -> String {
+        self.head(schema, order)
     }
+}
+
+/// The order key keyset's EXPLAIN reports (`order key: c1 ASC, c0 DESC`)
+/// as (column, descending) terms; it must name every primary-key column,
+/// or the order is not total.
+pub fn explained_order(plan: &str, schema: &Schema) -> Result<Vec<(usize, bool)>, String> {
+    let line = plan
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("order key:"))
+        .ok_or_else(|| format!("EXPLAIN has no order key:\n{plan}"))?;
+    let mut order = Vec::new();
+    for term in line.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (name, dir) = term
+            .rsplit_once(' ')
+            .ok_or_else(|| format!("order key term `{term}` has no direction"))?;
+        let c = schema
+            .columns
+            .iter()
+            .position(|col| col.name == name)
+            .ok_or_else(|| format!("order key names unknown column `{name}`"))?;
+        order.push((c, dir == "DESC"));
+    }
+    if let Some(&missing) = schema
+        .pk
+        .iter()
+        .find(|&&k| !order.iter().any(|&(c, _)| c == k))
+    {
+        return Err(format!(
+            "the order key `{line}` leaves out primary-key column `{}`: it is not total",
+            schema.columns[missing].name
+        ));
+    }
+    Ok(order)
 }
 
 /// A literal of column `c`'s type (rarely NULL), rendered as SQL.

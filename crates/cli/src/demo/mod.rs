@@ -67,7 +67,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
         (None, Some(temp)) => temp.path().to_path_buf(),
         (None, None) => return Err(CliError::Usage("no directory for the demo database".into())),
     };
-    let db = database::open_with_sync(&dir, SyncMode::Never)?;
+    let db = database::open_with_sync(&dir, SyncMode::Never, database::Missing::Create, 0)?;
     if db.table(data::TABLE).is_some() {
         return Err(CliError::Usage(format!(
             "{} already holds an `{}` table; give the demo a fresh --db directory",

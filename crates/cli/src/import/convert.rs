@@ -56,23 +56,19 @@ fn finish(table: &TableDef, slots: Vec<Option<Value>>) -> Result<Vec<Value>, Rej
 
 /// A JSON object (one line of JSON Lines) as a row.
 pub fn json_row(table: &TableDef, line: &[u8]) -> Result<Vec<Value>, Rejection> {
-    let parsed: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    let serde_json::Value::Object(object) = parsed else {
-        return Err("not a JSON object (expected {\"column\": value, ...})".into());
-    };
+    let fields = super::json::object_fields(line)?;
     let mut slots: Vec<Option<Value>> = vec![None; table.columns.len()];
-    for (name, json) in object {
+    for (name, raw) in &fields.entries {
         let at = table
-            .column_index(&name)
-            .ok_or_else(|| unknown_column(table, &name))?;
+            .column_index(name)
+            .ok_or_else(|| unknown_column(table, name))?;
         if slots[at].is_some() {
             return Err(format!("column `{name}` is given twice"));
         }
         slots[at] = Some(json_value(
             &table.columns[at].name,
             table.columns[at].ty,
-            &json,
+            raw.get(),
         )?);
     }
     finish(table, slots)
@@ -87,31 +83,44 @@ fn unknown_column(table: &TableDef, name: &str) -> Rejection {
     )
 }
 
-/// One JSON value for a column of type `ty`. No coercion between kinds
-/// except an integer into a FLOAT column and a hex string into BYTES.
-fn json_value(column: &str, ty: ColumnType, json: &serde_json::Value) -> Result<Value, Rejection> {
-    use serde_json::Value as J;
+/// One JSON value, given as the raw JSON text written, for a column of
+/// type `ty`. No coercion between kinds except an integer into a FLOAT
+/// column and a hex string into BYTES. Numbers go through the conversions
+/// CSV fields and SQL literals use.
+fn json_value(column: &str, ty: ColumnType, raw: &str) -> Result<Value, Rejection> {
     let wrong = |what: &str| format!("column `{column}` is {}, not {what}", ty.name());
-    match (json, ty) {
-        (J::Null, _) => Ok(Value::Null),
-        (J::Bool(b), ColumnType::Bool) => Ok(Value::Bool(*b)),
-        (J::Number(n), ColumnType::Int) => n
-            .as_i64()
-            .map(Value::Int)
-            .ok_or_else(|| format!("column `{column}` is INT, and {n} is not a 64-bit integer")),
-        (J::Number(n), ColumnType::Float) => n
-            .as_f64()
-            .map(Value::Float)
-            .ok_or_else(|| wrong("this number")),
-        (J::String(s), ColumnType::Text) => Ok(Value::Text(s.clone())),
-        (J::String(s), ColumnType::Bytes) => {
-            unhex(s).ok_or_else(|| format!("column `{column}` is BYTES: {} is not hex", quoted(s)))
+    let parsed = || -> Result<serde_json::Value, Rejection> {
+        serde_json::from_str(raw).map_err(|e| format!("column `{column}`: {e}"))
+    };
+    match raw.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => match ty {
+            ColumnType::Int => raw.parse::<i64>().map(Value::Int).map_err(|_| {
+                format!("column `{column}` is INT, and {raw} is not a 64-bit integer")
+            }),
+            ColumnType::Float => keyset_sql::parse_float(raw)
+                .map(Value::Float)
+                .map_err(|why| format!("column `{column}` is FLOAT: {}: {why}", quoted(raw))),
+            _ => Err(wrong("a number")),
+        },
+        Some(b'"') => {
+            let serde_json::Value::String(s) = parsed()? else {
+                return Err(wrong("a string"));
+            };
+            match ty {
+                ColumnType::Text => Ok(Value::Text(s)),
+                ColumnType::Bytes => unhex(&s).ok_or_else(|| {
+                    format!("column `{column}` is BYTES: {} is not hex", quoted(&s))
+                }),
+                _ => Err(wrong(&format!("the string {}", quoted(&s)))),
+            }
         }
-        (J::Bool(_), _) => Err(wrong("a boolean")),
-        (J::Number(_), _) => Err(wrong("a number")),
-        (J::String(s), _) => Err(wrong(&format!("the string {}", quoted(s)))),
-        (J::Array(_), _) => Err(wrong("an array")),
-        (J::Object(_), _) => Err(wrong("an object")),
+        _ => match (parsed()?, ty) {
+            (serde_json::Value::Null, _) => Ok(Value::Null),
+            (serde_json::Value::Bool(b), ColumnType::Bool) => Ok(Value::Bool(b)),
+            (serde_json::Value::Bool(_), _) => Err(wrong("a boolean")),
+            (serde_json::Value::Array(_), _) => Err(wrong("an array")),
+            (_, _) => Err(wrong("an object")),
+        },
     }
 }
 
@@ -144,11 +153,39 @@ pub fn csv_header(table: &TableDef, header: &[&str]) -> Result<Vec<usize>, Rejec
     Ok(positions)
 }
 
-/// One CSV record as a row; an empty field is NULL.
+/// How NULL is spelled in a CSV file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvNull<'a> {
+    /// The common convention: an unquoted empty field is NULL, a quoted
+    /// `""` is the empty string (and `X''` for BYTES).
+    EmptyUnquoted,
+    /// `--null-text TEXT`: an unquoted field equal to TEXT is NULL; every
+    /// other field, empty ones too, is a value.
+    Text(&'a str),
+}
+
+impl CsvNull<'_> {
+    fn is_null(self, text: &str, quoted: bool) -> bool {
+        match self {
+            CsvNull::EmptyUnquoted => !quoted && text.is_empty(),
+            CsvNull::Text(null) => !quoted && text == null,
+        }
+    }
+}
+
+/// One CSV field as read, with whether it was written in quotes.
+#[derive(Clone, Copy, Debug)]
+pub struct CsvField<'a> {
+    pub raw: &'a [u8],
+    pub quoted: bool,
+}
+
+/// One CSV record as a row.
 pub fn csv_row(
     table: &TableDef,
     header: &[usize],
-    fields: &[&[u8]],
+    fields: &[CsvField<'_>],
+    null: CsvNull<'_>,
 ) -> Result<Vec<Value>, Rejection> {
     if fields.len() != header.len() {
         return Err(format!(
@@ -158,20 +195,21 @@ pub fn csv_row(
         ));
     }
     let mut slots: Vec<Option<Value>> = vec![None; table.columns.len()];
-    for (&at, raw) in header.iter().zip(fields) {
+    for (&at, field) in header.iter().zip(fields) {
         let column = &table.columns[at];
-        let text = std::str::from_utf8(raw)
+        let text = std::str::from_utf8(field.raw)
             .map_err(|_| format!("column `{}`: the field is not UTF-8 text", column.name))?;
-        slots[at] = Some(csv_value(&column.name, column.ty, text)?);
+        slots[at] = Some(if null.is_null(text, field.quoted) {
+            Value::Null
+        } else {
+            csv_value(&column.name, column.ty, text)?
+        });
     }
     finish(table, slots)
 }
 
-/// One CSV field for a column of type `ty`.
+/// One CSV field that is not NULL, for a column of type `ty`.
 fn csv_value(column: &str, ty: ColumnType, text: &str) -> Result<Value, Rejection> {
-    if text.is_empty() {
-        return Ok(Value::Null);
-    }
     let bad = |what: &str| {
         format!(
             "column `{column}` is {}: {} is not {what}",
@@ -186,10 +224,9 @@ fn csv_value(column: &str, ty: ColumnType, text: &str) -> Result<Value, Rejectio
             .parse::<i64>()
             .map(Value::Int)
             .map_err(|_| bad("a 64-bit integer")),
-        ColumnType::Float => trimmed
-            .parse::<f64>()
+        ColumnType::Float => keyset_sql::parse_float(trimmed)
             .map(Value::Float)
-            .map_err(|_| bad("a number")),
+            .map_err(|why| format!("column `{column}` is FLOAT: {}: {why}", quoted(text))),
         ColumnType::Bool => match trimmed.to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "1" => Ok(Value::Bool(true)),
             "false" | "f" | "no" | "0" => Ok(Value::Bool(false)),
@@ -210,6 +247,14 @@ mod tests {
         )
         .expect("create");
         db.table("t").expect("t")
+    }
+
+    fn plain(raw: &[u8]) -> CsvField<'_> {
+        CsvField { raw, quoted: false }
+    }
+
+    fn fields<'a>(raws: &[&'a [u8]]) -> Vec<CsvField<'a>> {
+        raws.iter().map(|r| plain(r)).collect()
     }
 
     #[test]
@@ -235,7 +280,7 @@ mod tests {
     #[test]
     fn json_rejections_name_the_problem() {
         let t = table();
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 11] = [
             (b"{\"id\": 1", "not valid JSON"),
             (b"[1, 2]", "not a JSON object"),
             (
@@ -249,6 +294,19 @@ mod tests {
             (br#"{"id": 1.5, "name": "a"}"#, "not a 64-bit integer"),
             (br#"{"id": 1}"#, "column `name` is NOT NULL"),
             (br#"{"id": 1, "name": "a", "raw": "xyz"}"#, "is not hex"),
+            (
+                br#"{"id": 52, "name": "x", "name": "y"}"#,
+                "key `name` is given twice",
+            ),
+            (
+                br#"{"id": 52, "name": "x", "NAME": "y"}"#,
+                "column `NAME` is given twice",
+            ),
+            (
+                br#"{"id": 1, "name": "a", "score": 1e400}"#,
+                "too large for a 64-bit float",
+            ),
+            (br#"{"id": 1, "name": "a", "ok": [true]}"#, "not an array"),
         ];
         for (line, expected) in cases {
             let err = json_row(&t, line).expect_err("rejected");
@@ -257,10 +315,37 @@ mod tests {
     }
 
     #[test]
+    fn a_float_out_of_range_is_refused_on_every_path() {
+        let t = table();
+        let header = csv_header(&t, &["id", "name", "score"]).expect("header");
+        let csv = csv_row(
+            &t,
+            &header,
+            &fields(&[b"1", b"a", b"1e400"]),
+            CsvNull::EmptyUnquoted,
+        )
+        .expect_err("csv");
+        let json = json_row(&t, br#"{"id": 1, "name": "a", "score": 1e400}"#).expect_err("json");
+        let sql = keyset_sql::parse_one("INSERT INTO t VALUES (1, 'a', 1e400)")
+            .expect_err("sql")
+            .to_string();
+        for err in [csv, json, sql] {
+            assert!(err.contains("too large for a 64-bit float"), "{err}");
+        }
+    }
+
+    #[test]
     fn csv_fields_convert_to_column_types() {
         let t = table();
         let header = csv_header(&t, &["raw", "ok", "score", "name", "id"]).expect("header");
-        let row = csv_row(&t, &header, &[b"0a", b"yes", b" 1e3 ", b" spaced ", b"3"]).expect("row");
+        let null = CsvNull::EmptyUnquoted;
+        let row = csv_row(
+            &t,
+            &header,
+            &fields(&[b"0a", b"yes", b" 1e3 ", b" spaced ", b"3"]),
+            null,
+        )
+        .expect("row");
         assert_eq!(
             row,
             vec![
@@ -271,15 +356,22 @@ mod tests {
                 Value::Bytes(vec![10])
             ]
         );
-        let row = csv_row(&t, &header, &[b"", b"", b"", b"x", b"4"]).expect("nulls");
+        let row = csv_row(&t, &header, &fields(&[b"", b"", b"", b"x", b"4"]), null).expect("nulls");
         assert_eq!(row[2], Value::Null);
-        assert!(csv_row(&t, &header, &[b"", b"", b"NaN", b"x", b"4"])
-            .expect_err("NaN")
-            .contains("NaN"));
-        assert!(csv_row(&t, &header, &[b"", b"maybe", b"", b"x", b"4"])
-            .expect_err("bool")
-            .contains("boolean"));
-        assert!(csv_row(&t, &header, &[b"x", b"4"])
+        assert!(
+            csv_row(&t, &header, &fields(&[b"", b"", b"NaN", b"x", b"4"]), null)
+                .expect_err("NaN")
+                .contains("NaN")
+        );
+        assert!(csv_row(
+            &t,
+            &header,
+            &fields(&[b"", b"maybe", b"", b"x", b"4"]),
+            null
+        )
+        .expect_err("bool")
+        .contains("boolean"));
+        assert!(csv_row(&t, &header, &fields(&[b"x", b"4"]), null)
             .expect_err("short")
             .contains("2 fields"));
         assert!(csv_header(&t, &["id", "id"])
@@ -288,5 +380,43 @@ mod tests {
         assert!(csv_header(&t, &["id", "nope"])
             .expect_err("unknown")
             .contains("nope"));
+    }
+
+    #[test]
+    fn csv_tells_an_empty_string_from_null() {
+        let t = table();
+        let header = csv_header(&t, &["id", "name", "raw"]).expect("header");
+        let quoted = |raw: &'static [u8]| CsvField { raw, quoted: true };
+        // (fields, null spelling, name, raw)
+        let cases: [([CsvField<'static>; 3], CsvNull<'static>, Value, Value); 4] = [
+            (
+                [plain(b"1"), quoted(b""), quoted(b"")],
+                CsvNull::EmptyUnquoted,
+                Value::from(""),
+                Value::Bytes(vec![]),
+            ),
+            (
+                [plain(b"2"), plain(b"a"), plain(b"")],
+                CsvNull::EmptyUnquoted,
+                Value::from("a"),
+                Value::Null,
+            ),
+            (
+                [plain(b"3"), plain(b""), plain(b"\\N")],
+                CsvNull::Text("\\N"),
+                Value::from(""),
+                Value::Null,
+            ),
+            (
+                [plain(b"4"), quoted(b"\\N"), plain(b"")],
+                CsvNull::Text("\\N"),
+                Value::from("\\N"),
+                Value::Bytes(vec![]),
+            ),
+        ];
+        for (fields, null, name, raw) in cases {
+            let row = csv_row(&t, &header, &fields, null).expect("row");
+            assert_eq!((&row[1], &row[4]), (&name, &raw), "{fields:?} {null:?}");
+        }
     }
 }

@@ -1,10 +1,14 @@
 //! `keyset import`: loads a JSON Lines or CSV file into an existing table
 //! in batches. Each record is converted and checked before it joins a batch,
-//! so a bad line is reported (with its number) and skipped alone; a batch
-//! the store still refuses (a unique violation) is reported by its line
-//! range and not applied at all. Nothing is ever half-applied.
+//! so a bad line is reported (with its number) and skipped alone. Rows are
+//! inserted, never silently replaced (`--upsert` replaces). A batch the
+//! store refuses (a taken key, a unique violation, a row or key over the
+//! size limits) is split until the refused lines are found: each is
+//! reported by its number and the others are committed.
 
 mod convert;
+mod csv_quotes;
+mod json;
 mod source;
 
 use std::io::Write;
@@ -38,6 +42,13 @@ pub struct ImportArgs {
     /// Rows per commit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_ROWS)]
     pub batch: usize,
+    /// Replace a row whose primary key exists instead of refusing the line.
+    #[arg(long)]
+    pub upsert: bool,
+    /// CSV: an unquoted field equal to TEXT is NULL (by default an unquoted
+    /// empty field is NULL and a quoted "" is the empty string).
+    #[arg(long, value_name = "TEXT")]
+    pub null_text: Option<String>,
     /// A JSON Lines file (*.jsonl: one object per line, keys are column
     /// names) or a CSV file (*.csv: a header row naming the columns).
     #[arg(value_name = "FILE")]
@@ -65,7 +76,12 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let format = FileFormat::of(&args.file)?;
-    let db = database::open(&args.db.db)?;
+    if args.null_text.is_some() && format != FileFormat::Csv {
+        return Err(CliError::Usage(
+            "--null-text spells NULL in a CSV file; JSON Lines write null".into(),
+        ));
+    }
+    let db = database::open(&args.db, database::Missing::Create)?;
     let table = db.table(&args.table).ok_or_else(|| {
         CliError::Usage(format!(
             "no table named `{}`; create it first (keyset sql \"CREATE TABLE ...\")",
@@ -75,7 +91,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
     let total_bytes = std::fs::metadata(&args.file)
         .map_err(|e| CliError::file(&args.file, e))?
         .len();
-    let mut source = Source::open(&args.file, format, table.clone())?;
+    let mut source = Source::open(&args.file, format, table.clone(), args.null_text.clone())?;
     let bar = progress_bar(total_bytes);
     let started = Instant::now();
     let mut tally = Tally::default();
@@ -90,11 +106,25 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
             }
         }
         if pending.rows.len() >= args.batch {
-            commit(&db, &table.name, &mut pending, &mut tally, &bar)?;
+            commit(
+                &db,
+                &table.name,
+                args.upsert,
+                &mut pending,
+                &mut tally,
+                &bar,
+            )?;
         }
         bar.set_position(source.bytes_read());
     }
-    commit(&db, &table.name, &mut pending, &mut tally, &bar)?;
+    commit(
+        &db,
+        &table.name,
+        args.upsert,
+        &mut pending,
+        &mut tally,
+        &bar,
+    )?;
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -116,41 +146,64 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, CliError> {
         return Err(CliError::Rejected {
             rejected: tally.rejected,
             lines: tally.records,
+            imported: tally.imported,
         });
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Commits the pending rows as one batch. A batch the store refuses is
-/// reported by its line range and counted as rejected; a failure of the
-/// storage itself (I/O) stops the import.
+/// Commits the pending rows. A batch the store refuses is split in halves
+/// until each refused line stands alone; every refused line is reported by
+/// its number and counted, every other row is committed (in file order, so
+/// a later line repeating an earlier key is the one refused). A failure of
+/// the storage itself (I/O) stops the import.
 fn commit(
     db: &Db,
     table: &str,
+    upsert: bool,
     pending: &mut PendingBatch,
     tally: &mut Tally,
     bar: &ProgressBar,
 ) -> Result<(), CliError> {
-    let (Some(&(first, _)), Some(&(last, _))) = (pending.rows.first(), pending.rows.last()) else {
+    let rows = std::mem::take(&mut pending.rows);
+    commit_rows(db, table, upsert, &rows, tally, bar)
+}
+
+fn commit_rows(
+    db: &Db,
+    table: &str,
+    upsert: bool,
+    rows: &[(u64, Vec<Value>)],
+    tally: &mut Tally,
+    bar: &ProgressBar,
+) -> Result<(), CliError> {
+    if rows.is_empty() {
         return Ok(());
-    };
-    let count = pending.rows.len() as u64;
+    }
     let mut batch = db.batch();
-    for (_, row) in pending.rows.drain(..) {
-        batch = batch.put(table, row);
+    for (_, row) in rows {
+        batch = if upsert {
+            batch.put(table, row.clone())
+        } else {
+            batch.insert(table, row.clone())
+        };
     }
     match batch.commit() {
-        Ok(_) => tally.imported += count,
+        Ok(_) => tally.imported += rows.len() as u64,
         Err(e @ keyset::Error::Store(StoreError::Io { .. } | StoreError::Poisoned)) => {
             return Err(e.into())
         }
-        Err(e) => {
-            tally.rejected += count;
-            report(
-                bar,
-                &format!("lines {first}-{last}: this batch of {count} rows was not applied: {e}"),
-            )?;
-        }
+        Err(e) => match rows {
+            [(line, _)] => {
+                tally.rejected += 1;
+                report(bar, &format!("line {line}: {}", crate::error::one_line(&e)))?;
+            }
+            _ => {
+                let (first, second) = rows.split_at(rows.len() / 2);
+                commit_rows(db, table, upsert, first, tally, bar)?;
+                commit_rows(db, table, upsert, second, tally, bar)?;
+            }
+        },
     }
     Ok(())
 }

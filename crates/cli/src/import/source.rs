@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use keyset::{TableDef, Value};
 
-use super::convert::{self, Rejection};
+use super::convert::{self, CsvField, CsvNull, Rejection};
+use super::csv_quotes::{quoted_fields, Tee};
 use crate::error::CliError;
 
 /// Longest JSON line read, in bytes (the store's row limit is 16 MiB; a
@@ -59,10 +60,12 @@ pub enum Source {
         bytes: u64,
     },
     Csv {
-        reader: Box<csv::Reader<File>>,
+        reader: Box<csv::Reader<Tee<File>>>,
         table: Arc<TableDef>,
         header: Vec<usize>,
         record: csv::ByteRecord,
+        /// `--null-text`, if given.
+        null_text: Option<String>,
     },
 }
 
@@ -78,7 +81,14 @@ impl std::fmt::Debug for Source {
 impl Source {
     /// Opens `path` for `table`. A CSV header naming an unknown column is an
     /// error here: no line of such a file can be imported.
-    pub fn open(path: &Path, format: FileFormat, table: Arc<TableDef>) -> Result<Source, CliError> {
+    /// `null_text` is how a CSV file spells NULL (`None`: an unquoted empty
+    /// field).
+    pub fn open(
+        path: &Path,
+        format: FileFormat,
+        table: Arc<TableDef>,
+        null_text: Option<String>,
+    ) -> Result<Source, CliError> {
         let file = File::open(path).map_err(|e| CliError::file(path, e))?;
         match format {
             FileFormat::JsonLines => Ok(Source::JsonLines {
@@ -91,7 +101,7 @@ impl Source {
                 let mut reader = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .flexible(true)
-                    .from_reader(file);
+                    .from_reader(Tee::new(file));
                 let names = reader
                     .byte_headers()
                     .map_err(|e| CliError::file(path, csv_io(e)))?
@@ -113,6 +123,7 @@ impl Source {
                     table,
                     header,
                     record: csv::ByteRecord::new(),
+                    null_text,
                 })
             }
         }
@@ -163,6 +174,7 @@ impl Source {
                 table,
                 header,
                 record,
+                null_text,
             } => {
                 let more = reader
                     .read_byte_record(record)
@@ -170,11 +182,21 @@ impl Source {
                 if !more {
                     return Ok(None);
                 }
-                let line = record.position().map_or(0, |p| p.line());
-                let fields: Vec<&[u8]> = record.iter().collect();
+                let (line, start) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+                let quoted = quoted_fields(reader.get_ref().from(start), record.len());
+                reader.get_mut().forget_before(start);
+                let fields: Vec<CsvField<'_>> = record
+                    .iter()
+                    .zip(quoted)
+                    .map(|(raw, quoted)| CsvField { raw, quoted })
+                    .collect();
+                let null = match null_text {
+                    Some(text) => CsvNull::Text(text),
+                    None => CsvNull::EmptyUnquoted,
+                };
                 Ok(Some(Record {
                     line,
-                    row: convert::csv_row(table, header, &fields),
+                    row: convert::csv_row(table, header, &fields, null),
                 }))
             }
         }

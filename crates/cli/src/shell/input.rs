@@ -1,7 +1,8 @@
 //! Where the shell's lines come from and how they become statements: a
 //! rustyline editor with history when stdin is a terminal, plain lines from
-//! stdin otherwise; lines gather until a statement ends with `;`. This
-//! module never runs anything.
+//! stdin otherwise; lines gather until sqlparser's tokenizer (the one the
+//! parser uses) sees a statement end with a `;` token. This module never
+//! runs anything.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -115,6 +116,26 @@ impl Lines {
 #[derive(Debug, Default)]
 pub struct Pending {
     buffer: String,
+    /// While the rest of an over-long statement is being dropped: the text
+    /// that puts the tokenizer back where the dropped text left it (see
+    /// [`REOPEN`]).
+    dropping: Option<&'static str>,
+}
+
+/// What a cut text can be inside when it ends, as (opener, closer): the
+/// opener puts the tokenizer back inside it, the closer closes it. A line
+/// comment needs neither: the next line starts after its end.
+const REOPEN: [(&str, &str); 5] = [("", ""), ("'", "'"), ("\"", "\""), ("`", "`"), ("/*", "*/")];
+
+/// Where the first statement of a cut `text` ends, if it does, and the
+/// opener that continues `text` in its next piece.
+fn cut_state(text: &str) -> (Option<usize>, &'static str) {
+    for (opener, closer) in REOPEN {
+        if let Ok(end) = keyset_sql::first_statement_end(&format!("{text}{closer}")) {
+            return (end, opener);
+        }
+    }
+    (None, "")
 }
 
 /// What a line added to the pending text amounts to.
@@ -138,6 +159,7 @@ impl Pending {
     /// Drops what was gathered.
     pub fn clear(&mut self) {
         self.buffer.clear();
+        self.dropping = None;
     }
 
     /// What was gathered, leaving nothing (for the end of input).
@@ -148,6 +170,9 @@ impl Pending {
 
     /// Adds one line.
     pub fn push(&mut self, line: &str) -> Gathered {
+        if let Some(opener) = self.dropping {
+            return self.drop_through(opener, line);
+        }
         if self.is_empty() {
             self.buffer.clear();
             if line.trim_start().starts_with('.') {
@@ -155,7 +180,15 @@ impl Pending {
             }
         }
         if self.buffer.len() + line.len() >= MAX_STATEMENT_BYTES {
-            self.buffer.clear();
+            let mut dropped = std::mem::take(&mut self.buffer);
+            dropped.push('\n');
+            dropped.push_str(line);
+            if !keyset_sql::is_complete(&dropped) {
+                // The statement goes on: drop the lines up to its end too,
+                // or its tail would be run as a statement of its own.
+                let (_, opener) = cut_state(&dropped);
+                self.dropping = Some(opener);
+            }
             return Gathered::TooLong;
         }
         if !self.buffer.is_empty() {
@@ -170,10 +203,32 @@ impl Pending {
     }
 }
 
-/// Whether `text` ends with a `;` that is not inside a string or a comment
-/// that is still open (text that does not tokenize yet needs more lines).
+impl Pending {
+    /// One line of an over-long statement being dropped: when the
+    /// statement ends in it, what follows its `;` is gathered as usual.
+    fn drop_through(&mut self, opener: &'static str, line: &str) -> Gathered {
+        let text = format!("{opener}{line}");
+        match cut_state(&text) {
+            (Some(end), _) => {
+                self.dropping = None;
+                let rest = text.get(end..).unwrap_or("").trim_start();
+                if rest.trim().is_empty() {
+                    Gathered::More
+                } else {
+                    self.push(rest)
+                }
+            }
+            (None, next) => {
+                self.dropping = Some(next);
+                Gathered::More
+            }
+        }
+    }
+}
+
+/// Whether `text` ends a statement, decided by the parser's own tokenizer.
 fn ends_statement(text: &str) -> bool {
-    text.trim_end().ends_with(';') && keyset_sql::split_statements(text).is_ok()
+    keyset_sql::is_complete(text)
 }
 
 #[cfg(test)]
@@ -213,6 +268,71 @@ mod tests {
         );
         assert_eq!(p.push(""), Gathered::More);
         assert_eq!(p.take(), None);
+    }
+
+    #[test]
+    fn a_semicolon_inside_a_line_comment_does_not_end_it() {
+        let mut p = Pending::default();
+        assert_eq!(
+            p.push("DELETE FROM t -- only the old rows;"),
+            Gathered::More
+        );
+        assert_eq!(
+            p.push("WHERE id < 5;"),
+            Gathered::Statements("DELETE FROM t -- only the old rows;\nWHERE id < 5;".into())
+        );
+        assert_eq!(
+            p.push("SELECT 1; -- done"),
+            Gathered::Statements("SELECT 1; -- done".into())
+        );
+    }
+
+    #[test]
+    fn an_over_long_statement_is_dropped_through_its_end() {
+        let big = "x".repeat(MAX_STATEMENT_BYTES / 2);
+        // (lines after the drop, what each gathers to): the dropped
+        // statement's own lines gather to nothing.
+        let more = || Gathered::More;
+        let cases: [(&[&str], Vec<Gathered>); 4] = [
+            // The statement ends on a later line; what follows its `;` is new.
+            (
+                &["more,", "1);", "SELECT 2;"],
+                vec![more(), more(), Gathered::Statements("SELECT 2;".into())],
+            ),
+            (
+                &["more, 1); SELECT 3;"],
+                vec![Gathered::Statements("SELECT 3;".into())],
+            ),
+            // The cut fell inside a string holding a `;`: that is not the end.
+            (
+                &["still ; in the string');", "SELECT 4;"],
+                vec![more(), Gathered::Statements("SELECT 4;".into())],
+            ),
+            // Nor is a `;` in a comment.
+            (&["-- a comment;", "1);"], vec![more(), more()]),
+        ];
+        for (at, (after, expected)) in cases.into_iter().enumerate() {
+            let mut p = Pending::default();
+            let opening = if at == 2 {
+                "INSERT INTO t VALUES ('"
+            } else {
+                "INSERT INTO t VALUES ("
+            };
+            assert_eq!(p.push(opening), Gathered::More);
+            assert_eq!(p.push(&big), Gathered::More);
+            assert_eq!(p.push(&big), Gathered::TooLong);
+            let got: Vec<Gathered> = after.iter().map(|line| p.push(line)).collect();
+            assert_eq!(got, expected, "case {at}");
+            assert!(p.is_empty(), "case {at}");
+        }
+        // A statement whose over-long line ends it drops nothing more.
+        let mut p = Pending::default();
+        assert_eq!(p.push(&big), Gathered::More);
+        assert_eq!(p.push(&format!("{big};")), Gathered::TooLong);
+        assert_eq!(
+            p.push("SELECT 5;"),
+            Gathered::Statements("SELECT 5;".into())
+        );
     }
 
     #[test]

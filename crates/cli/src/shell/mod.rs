@@ -25,10 +25,19 @@ pub const HISTORY_FILE: &str = "shell_history.txt";
 pub struct ShellArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// Create the data directory, with a new empty database, if it does
+    /// not exist.
+    #[arg(long)]
+    pub create: bool,
 }
 
 pub fn run(args: &ShellArgs) -> Result<ExitCode, CliError> {
-    let db = database::open(&args.db.db)?;
+    let missing = if args.create {
+        database::Missing::Create
+    } else {
+        database::Missing::Refuse
+    };
+    let db = database::open(&args.db, missing)?;
     let mut lines = if std::io::stdin().is_terminal() {
         Lines::editor(Some(args.db.db.join(HISTORY_FILE)))?
     } else {

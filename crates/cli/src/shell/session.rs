@@ -176,16 +176,17 @@ impl Session {
             Some((c, r)) => (c, r.trim()),
             None => (line, ""),
         };
-        let result = match command {
-            ".quit" | ".exit" => return Ok(Control::Quit),
-            ".help" => write!(out, "{HELP}").map_err(CliError::from),
-            ".next" => self.turn(Turn::Next, out),
-            ".prev" => self.turn(Turn::Prev, out),
-            ".explain" => self.explain(rest, out),
-            ".tables" => self.tables(out),
-            ".schema" => self.schema(rest, out),
-            ".timer" => self.set_timer(rest, out),
-            other => Err(CliError::Usage(format!(
+        let result = match (command, no_arguments(command, rest)) {
+            (".quit" | ".exit", Ok(())) => return Ok(Control::Quit),
+            (".help", Ok(())) => write!(out, "{HELP}").map_err(CliError::from),
+            (".next", Ok(())) => self.turn(Turn::Next, out),
+            (".prev", Ok(())) => self.turn(Turn::Prev, out),
+            (".tables", Ok(())) => self.tables(out),
+            (".quit" | ".exit" | ".help" | ".next" | ".prev" | ".tables", Err(e)) => Err(e),
+            (".explain", _) => self.explain(rest, out),
+            (".schema", _) => self.schema(rest, out),
+            (".timer", _) => self.set_timer(rest, out),
+            (other, _) => Err(CliError::Usage(format!(
                 "unknown command `{other}`; .help lists the commands"
             ))),
         };
@@ -234,7 +235,7 @@ impl Session {
             } else {
                 sql.to_owned()
             };
-        let plan = self.db.explain(&sql)?;
+        let plan = crate::explain::plan_text(&self.db, &sql)?;
         write!(out, "{}", output::with_newline(&plan))?;
         Ok(())
     }
@@ -253,11 +254,19 @@ impl Session {
     }
 
     fn schema(&self, table: &str, out: &mut dyn Write) -> Result<(), CliError> {
+        if table.split_whitespace().count() > 1 {
+            return Err(CliError::Usage(format!(
+                "`.schema {table}`: give one table, or none for all"
+            )));
+        }
         let names = if table.is_empty() {
             self.db.table_names()
         } else {
             vec![table.to_owned()]
         };
+        if names.is_empty() {
+            writeln!(out, "(no tables: the database is empty)")?;
+        }
         for name in names {
             let def = self.db.table(&name).ok_or_else(|| {
                 CliError::Usage(format!("no table named `{name}`; .tables lists them"))
@@ -280,6 +289,17 @@ impl Session {
         writeln!(out, "timer {setting}")?;
         Ok(())
     }
+}
+
+/// Refuses arguments given to a command that takes none, instead of
+/// ignoring them (`.tables users` does not filter).
+fn no_arguments(command: &str, rest: &str) -> Result<(), CliError> {
+    if rest.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "`{command}` takes no argument (got `{rest}`); .help lists the commands"
+    )))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -342,6 +362,29 @@ mod tests {
         let (out, err) = run(&mut s, "SELECT v FROM t WHERE id = 2;");
         assert!(err.is_empty() && out.contains('b'), "{out}{err}");
         assert_eq!(s.errors(), 3);
+    }
+
+    #[test]
+    fn extra_arguments_are_refused_and_an_empty_schema_says_so() {
+        let mut s = session();
+        for line in [
+            ".tables t",
+            ".next 2",
+            ".help me",
+            ".schema t extra",
+            ".quit now",
+        ] {
+            let (out, err) = run(&mut s, line);
+            assert!(err.starts_with("error: `."), "{line}: {err}");
+            assert!(out.is_empty(), "{line}: {out}");
+        }
+        assert_eq!(s.errors(), 5);
+        let mut empty = Session::new(Db::memory().expect("memory db"));
+        let (out, err) = run(&mut empty, ".schema");
+        assert_eq!(
+            (out.as_str(), err.as_str()),
+            ("(no tables: the database is empty)\n", "")
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The data directory's layout: file names, the lock file, the MAC key and
-//! database id files, and the fsync helpers every atomic write relies on.
-//! It knows names and raw bytes, not what a WAL record or snapshot holds.
+//! The data directory's layout: file names, the lock file (which records
+//! its holder's pid), the MAC key and database id files, and the fsync
+//! helpers every atomic write relies on. It knows names and raw bytes, not
+//! what a WAL record or snapshot holds.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{Result, StoreError};
 
@@ -86,24 +88,67 @@ pub(crate) fn list(dir: &Path) -> Result<Listing> {
     Ok(listing)
 }
 
-/// Takes the directory's lock; a second opener gets `StoreError::Locked`.
-/// The lock is released when the returned file is closed.
-pub(crate) fn acquire_lock(dir: &Path) -> Result<File> {
+/// How long a waiting opener sleeps between two tries of the lock.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
+
+/// Takes the directory's lock, trying again for up to `busy_timeout` while
+/// another opener holds it (zero: one try); then `StoreError::Locked`. The
+/// holder writes its pid into the lock file, so the refused opener can name
+/// it ([`lock_holder`]). The lock is released when the returned file is
+/// closed.
+pub(crate) fn acquire_lock(dir: &Path, busy_timeout: Duration) -> Result<File> {
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)
         .map_err(|e| StoreError::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
-            dir: dir.to_path_buf(),
-        }),
-        Err(TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    let deadline = Instant::now() + busy_timeout;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(StoreError::Locked {
+                        dir: dir.to_path_buf(),
+                    });
+                }
+                std::thread::sleep(LOCK_RETRY.min(deadline - now));
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+        }
     }
+    // The pid is a courtesy for the next opener's message: failing to
+    // write it does not stop this one.
+    let pid = std::process::id().to_string();
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(pid.as_bytes()));
+    Ok(file)
+}
+
+/// The pid the directory's lock file records, if that process is alive:
+/// the holder of a held lock. (Between taking the lock and writing its pid
+/// a new holder leaves the last holder's pid in the file; that process has
+/// usually ended, and is then not named.)
+pub fn lock_holder(dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    is_alive(pid).then_some(pid)
+}
+
+#[cfg(target_os = "linux")]
+fn is_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_alive(_pid: u32) -> bool {
+    true
 }
 
 /// Makes the directory's entries (creations, renames) durable.
@@ -230,6 +275,25 @@ mod tests {
         assert_eq!(seqs(&listing.wals), vec![0, 42]);
         assert_eq!(seqs(&listing.snapshots), vec![42]);
         assert_eq!(listing.temps.len(), 1);
+    }
+
+    #[test]
+    fn a_held_lock_names_its_holder_and_a_waiter_gets_it_when_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = acquire_lock(dir.path(), Duration::ZERO).unwrap();
+        assert_eq!(lock_holder(dir.path()), Some(std::process::id()));
+        let started = Instant::now();
+        let err = acquire_lock(dir.path(), Duration::from_millis(50))
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(50), "it waited");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+        });
+        acquire_lock(dir.path(), Duration::from_secs(10)).unwrap();
+        release.join().unwrap();
     }
 
     #[test]

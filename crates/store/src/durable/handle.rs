@@ -45,7 +45,7 @@ impl DurableStore {
     /// `options.repair` is set. The report says what recovery did.
     pub fn open(dir: &Path, options: Options) -> Result<(DurableStore, RecoveryReport)> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let lock = files::acquire_lock(dir)?;
+        let lock = files::acquire_lock(dir, options.busy_timeout)?;
         let listing = files::list(dir)?;
         let created = listing.is_empty() && !dir.join(ID_FILE).exists();
         let mut identity = files::load_or_create_identity(dir)?;

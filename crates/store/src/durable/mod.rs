@@ -19,6 +19,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use files::lock_holder;
 pub use handle::DurableStore;
 
 /// Default WAL size that triggers an automatic checkpoint: 64 MiB.
@@ -54,6 +55,9 @@ pub struct Options {
     /// The in-memory layout's tuning (memtable size, back-pressure,
     /// snapshot retention).
     pub store: crate::maintenance::StoreOptions,
+    /// How long to wait for a lock another opener holds before
+    /// `StoreError::Locked` (default zero: refuse at once).
+    pub busy_timeout: Duration,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             repair: false,
             mac_key: None,
             store: crate::maintenance::StoreOptions::default(),
+            busy_timeout: Duration::ZERO,
         }
     }
 }
@@ -76,6 +81,7 @@ impl fmt::Debug for Options {
             .field("repair", &self.repair)
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
             .field("store", &self.store)
+            .field("busy_timeout", &self.busy_timeout)
             .finish()
     }
 }
