@@ -61,6 +61,10 @@ pub struct ExecContext {
     /// When set, every shard merge of a page reports to it (rows per shard,
     /// shards finished, rows buffered, backpressure, worker threads).
     pub observer: Option<Arc<dyn MergeObserver>>,
+    /// Set for a page of a snapshot traversal: the `seq` of the view it
+    /// reads, carried by every cursor it mints (under the MAC) and required
+    /// of every cursor it resumes.
+    pub snapshot: Option<u64>,
 }
 
 impl ExecContext {
@@ -73,6 +77,7 @@ impl ExecContext {
             options: ExecOptions::default(),
             cancel: None,
             observer: None,
+            snapshot: None,
         }
     }
 

@@ -47,6 +47,7 @@ fn a_page_deep_in_a_large_range_examines_about_limit_keys() {
                 backward: false,
                 signature: plan.signature,
                 database: DATABASE,
+                snapshot: None,
                 anchor: Anchor::Key(key),
             }
             .seal(&fx.ctx.keys);

@@ -38,6 +38,7 @@ fn a_frontier_with_different_positions_per_shard_is_resumed_or_refused() {
         backward: false,
         signature: plan.signature,
         database: fx.ctx.database,
+        snapshot: None,
         anchor: Anchor::Frontier(vec![
             ShardPosition::After(key(9)),
             ShardPosition::After(key(9)),

@@ -131,6 +131,7 @@ fn case_g_exhaustion_at_the_upper_bound_and_at_the_last_row() {
             backward: false,
             signature: plan.signature,
             database: DATABASE,
+            snapshot: None,
             anchor: Anchor::Key(key.into_bytes()),
         }
         .seal(&fx.ctx.keys);

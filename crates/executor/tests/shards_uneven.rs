@@ -180,6 +180,7 @@ fn a_frontier_resumes_each_shard_after_its_own_position() {
             backward: false,
             signature: plan.signature,
             database: DATABASE,
+            snapshot: None,
             anchor: Anchor::Frontier(positions),
         }
         .seal(&fx.ctx.keys);

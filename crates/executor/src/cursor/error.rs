@@ -118,6 +118,25 @@ pub enum CursorError {
          the row before it)"
     )]
     PassRowsOutOfOrder { row: usize },
+    /// A snapshot traversal's cursor given to a live query.
+    #[error(
+        "the cursor belongs to a snapshot traversal and cannot resume a live one: resume it \
+         on the snapshot (or WITH (consistency = 'snapshot')), or start the live query again"
+    )]
+    SnapshotOnLive,
+    /// A live cursor given to a snapshot traversal.
+    #[error(
+        "the cursor belongs to a live traversal and cannot resume a snapshot one: start the \
+         snapshot traversal from its first page"
+    )]
+    LiveOnSnapshot,
+    /// A snapshot cursor resumed on another snapshot.
+    #[error("the cursor reads the snapshot at seq {cursor}, not this one (seq {page})")]
+    SnapshotMismatch { cursor: u64, page: u64 },
+    /// The snapshot a cursor reads was released or expired under the
+    /// retention limit, so the versions it needs may be gone.
+    #[error("the cursor's snapshot (seq {seq}) is no longer held: {why}; start the traversal again, or continue it live")]
+    SnapshotExpired { seq: u64, why: String },
 }
 
 fn direction_name(direction: Direction) -> &'static str {

@@ -25,8 +25,9 @@ pub use validate::{open_cursor, plan_direction};
 
 /// Longest token text accepted, in characters (bytes of base64url text).
 pub const MAX_CURSOR_BYTES: usize = 8 * 1024;
-/// The token format this build writes and reads.
-pub const CURSOR_VERSION: u8 = 1;
+/// The token format this build writes and reads (2: the snapshot flag and
+/// `seq`; the pass and skip flags moved to bits 2 and 3).
+pub const CURSOR_VERSION: u8 = 2;
 
 /// A 32-byte key for the cursor MAC (keyed BLAKE3).
 #[derive(Clone)]
@@ -113,6 +114,8 @@ pub struct CursorState {
     pub backward: bool,
     pub signature: PlanSignature,
     pub database: [u8; 8],
+    /// The `seq` of a snapshot traversal: every page reads the view at it.
+    pub snapshot: Option<u64>,
     pub anchor: Anchor,
 }
 

@@ -28,14 +28,19 @@ pub(super) const MAC_LEN: usize = 16;
 pub(super) const HEADER_LEN: usize = 2 + 1 + 1 + 1 + 1 + 16 + 8;
 /// Flag bit 0: a backward (`prev`) cursor.
 pub(super) const FLAG_BACKWARD: u8 = 0b0000_0001;
-/// Flag bit 1: the anchor is a top-k pass cut short
+/// Flag bit 1: a snapshot traversal; the header is followed by the
+/// snapshot's `seq` (8 bytes, big-endian), under the MAC.
+pub(super) const FLAG_SNAPSHOT: u8 = 0b0000_0010;
+/// Flag bit 2: the anchor is a top-k pass cut short
 /// (`Anchor::SortedPass`; `Sorted` kind only).
-pub(super) const FLAG_PASS: u8 = 0b0000_0010;
-/// Flag bit 2: the anchor is followed by the OFFSET rows still to skip
+pub(super) const FLAG_PASS: u8 = 0b0000_0100;
+/// Flag bit 3: the anchor is followed by the OFFSET rows still to skip
 /// (`Anchor::KeySkip`, `Anchor::FrontierSkip`).
-pub(super) const FLAG_SKIP: u8 = 0b0000_0100;
+pub(super) const FLAG_SKIP: u8 = 0b0000_1000;
 /// Every flag bit a token may set.
-pub(super) const KNOWN_FLAGS: u8 = FLAG_BACKWARD | FLAG_PASS | FLAG_SKIP;
+pub(super) const KNOWN_FLAGS: u8 = FLAG_BACKWARD | FLAG_SNAPSHOT | FLAG_PASS | FLAG_SKIP;
+/// Bytes of a snapshot token's `seq`.
+const SNAPSHOT_SEQ_LEN: usize = 8;
 
 const FRONTIER_NOT_STARTED: u8 = 0;
 const FRONTIER_AFTER: u8 = 1;
@@ -108,7 +113,9 @@ pub(super) struct Envelope<'a> {
     pub flags: u8,
     pub signature: [u8; 16],
     pub database: [u8; 8],
-    /// The anchor's bytes, between the header and the MAC.
+    /// The snapshot's `seq` of a snapshot traversal's token.
+    pub snapshot: Option<u64>,
+    /// The anchor's bytes, between the header (and `seq`) and the MAC.
     pub anchor: &'a [u8],
 }
 
@@ -141,13 +148,25 @@ pub(super) fn open_envelope<'a>(
     signature.copy_from_slice(&signed[6..22]);
     let mut database = [0u8; 8];
     database.copy_from_slice(&signed[22..30]);
+    let flags = signed[5];
+    let (snapshot, anchor) = if flags & FLAG_SNAPSHOT != 0 {
+        let seq = signed
+            .get(HEADER_LEN..HEADER_LEN + SNAPSHOT_SEQ_LEN)
+            .ok_or(CursorError::Truncated)?;
+        let mut be = [0u8; SNAPSHOT_SEQ_LEN];
+        be.copy_from_slice(seq);
+        (Some(u64::from_be_bytes(be)), &signed[HEADER_LEN + SNAPSHOT_SEQ_LEN..])
+    } else {
+        (None, &signed[HEADER_LEN..])
+    };
     Ok(Envelope {
         kind: signed[3],
         direction: signed[4],
-        flags: signed[5],
+        flags,
         signature,
         database,
-        anchor: &signed[HEADER_LEN..],
+        snapshot,
+        anchor,
     })
 }
 
@@ -159,9 +178,17 @@ pub(super) fn seal(state: &CursorState, key: &MacKey) -> Cursor {
     out.push(state.kind.code());
     out.push(direction_code(state.direction));
     let backward = if state.backward { FLAG_BACKWARD } else { 0 };
-    out.push(backward | anchor_flags(&state.anchor));
+    let snapshot = if state.snapshot.is_some() {
+        FLAG_SNAPSHOT
+    } else {
+        0
+    };
+    out.push(backward | snapshot | anchor_flags(&state.anchor));
     out.extend_from_slice(&state.signature.0);
     out.extend_from_slice(&state.database);
+    if let Some(seq) = state.snapshot {
+        out.extend_from_slice(&seq.to_be_bytes());
+    }
     encode_anchor(&state.anchor, &mut out);
     let mac = compute_mac(key, &out);
     out.extend_from_slice(&mac);

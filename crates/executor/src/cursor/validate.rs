@@ -49,6 +49,7 @@ pub fn open_cursor(
         backward,
         signature: plan.signature,
         database,
+        snapshot: envelope.snapshot,
         anchor,
     })
 }

@@ -55,6 +55,7 @@ impl<'a> Minter<'a> {
             backward,
             signature: self.plan.signature,
             database: self.ctx.database,
+            snapshot: self.ctx.snapshot,
             anchor,
         };
         state.try_seal(&self.ctx.keys).map_err(|e| match e {

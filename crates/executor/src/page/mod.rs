@@ -17,7 +17,7 @@ use keyset_plan::{CursorKind, OrderStrategy, Plan};
 use keyset_store::{ReadView, Row, RowRef, TableView, Value};
 
 use crate::context::ExecContext;
-use crate::cursor::{open_cursor, Cursor};
+use crate::cursor::{open_cursor, Cursor, CursorError};
 use crate::error::ExecError;
 
 pub(crate) use cursors::{countable, Minter};
@@ -152,6 +152,9 @@ pub fn execute_page(
     let resume = cursor
         .map(|c| open_cursor(c, &ctx.keys, ctx.database, plan))
         .transpose()?;
+    if let Some(state) = &resume {
+        check_consistency(state.snapshot, ctx.snapshot)?;
+    }
     match plan.strategy {
         OrderStrategy::Stream(direction) if plan.cursor_kind == CursorKind::ShardFrontier => {
             frontier::frontier_page(table, plan, direction, resume.as_ref(), ctx)
@@ -160,6 +163,21 @@ pub fn execute_page(
             streaming::stream_page(table, plan, direction, resume.as_ref(), ctx)
         }
         OrderStrategy::TopK => crate::topk::topk_page(table, plan, resume.as_ref(), ctx),
+    }
+}
+
+/// A snapshot traversal's cursor resumes only a snapshot page at its own
+/// `seq`, and a live cursor only a live page.
+pub fn check_consistency(cursor: Option<u64>, page: Option<u64>) -> Result<(), CursorError> {
+    match (cursor, page) {
+        (None, None) => Ok(()),
+        (Some(c), Some(p)) if c == p => Ok(()),
+        (Some(c), Some(p)) => Err(CursorError::SnapshotMismatch {
+            cursor: c,
+            page: p,
+        }),
+        (Some(_), None) => Err(CursorError::SnapshotOnLive),
+        (None, Some(_)) => Err(CursorError::LiveOnSnapshot),
     }
 }
 

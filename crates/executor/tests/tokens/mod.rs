@@ -176,6 +176,7 @@ pub fn state(plan: &Plan, backward: bool, anchor: Anchor) -> CursorState {
         backward,
         signature: plan.signature,
         database: DB,
+        snapshot: None,
         anchor,
     }
 }
