@@ -27,15 +27,21 @@
 
 #![warn(missing_docs)]
 
+mod cache;
+mod count;
 mod db;
 mod de;
 mod error;
 mod options;
 mod page;
+mod params;
+mod prepared;
 mod row;
 mod stream;
 mod write;
 
+pub use cache::{MAX_CACHED_SQL_BYTES, STATEMENT_CACHE_CAPACITY};
+pub use count::COUNT_COLUMN;
 pub use db::{Db, Outcome, WriteBatch};
 pub use error::{CursorError, Error, ExecError, PlanError, Result, SqlError, StoreError};
 pub use keyset_executor::{
@@ -43,11 +49,14 @@ pub use keyset_executor::{
     StopReason,
 };
 pub use keyset_plan::{
-    col, AccessPath, Expr, MergeMode, Plan, Projection, Query, SortDirection, Statement,
+    col, AccessPath, ArithOp, Expr, MergeMode, ParamError, Placeholder, Plan, Projection, Query,
+    SetExpr, SortDirection, Statement,
 };
 pub use keyset_store::durable::{RecoveryReport, SyncMode};
 pub use keyset_store::{ColumnDef, ColumnType, IndexSpec, TableDef, TableSpec, Value};
 pub use options::{ExecOptions, Options};
 pub use page::Page;
+pub use params::{Params, ToValue};
+pub use prepared::PreparedStatement;
 pub use row::{FromValue, Row};
 pub use stream::{RowStream, DEFAULT_STREAM_PAGE};

@@ -7,6 +7,7 @@
 //! positions into tokens. A budget may stop any phase of any page; the
 //! page then says why and carries a cursor that resumes where it stopped.
 
+mod count;
 mod cursors;
 mod frontier;
 mod streaming;
@@ -21,6 +22,7 @@ use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor};
 use crate::error::ExecError;
 
+pub use count::{count_rows, Count, COUNT_CHUNK};
 pub(crate) use cursors::{countable, Minter};
 
 /// Why a page ended. Never make a caller guess from a short page.

@@ -42,7 +42,13 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         None => None,
         Some(expr) => Some(canonical_predicate(bind(expr, &table)?)),
     };
-    let order_by = resolve_order(query, &table)?;
+    // A count's order changes nothing it returns: it streams in the
+    // access path's own order, never through a top-k heap.
+    let order_by = if query.projection == Projection::Count {
+        Vec::new()
+    } else {
+        resolve_order(query, &table)?
+    };
     let projection = resolve_projection(query, &table)?;
 
     let conjuncts = top_conjuncts(filter.as_ref());
@@ -123,6 +129,7 @@ fn resolve_order(query: &Query, table: &TableDef) -> Result<Vec<OrderColumn>, Pl
 fn resolve_projection(query: &Query, table: &TableDef) -> Result<Vec<usize>, PlanError> {
     match &query.projection {
         Projection::All => Ok((0..table.columns.len()).collect()),
+        Projection::Count => Ok(Vec::new()),
         Projection::Columns(names) => names
             .iter()
             .map(|name| {
