@@ -172,6 +172,11 @@ impl PreparedStatement {
         &self.sql
     }
 
+    /// Whether the statement is a SELECT (run it with [`PreparedStatement::query`]).
+    pub fn is_query(&self) -> bool {
+        matches!(self.parsed.template, Statement::Select(_))
+    }
+
     /// The largest parameter number (`?N`) the statement uses; 0 if none.
     pub fn parameter_count(&self) -> usize {
         self.parsed.slots.count

@@ -123,7 +123,8 @@ impl ParamSlots {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Params {
     pub positional: Vec<Value>,
-    /// `(name, value)`; the name may be written with or without its `:`.
+    /// `(name, value)`; the name may be written with or without its `:`,
+    /// and `?N` names parameter N.
     pub named: Vec<(String, Value)>,
 }
 
@@ -220,11 +221,19 @@ fn resolve<'p>(
     }
     for (name, v) in &params.named {
         let bare = name.trim_start_matches([':', '@', '$']);
-        let number = slots
-            .names
-            .iter()
-            .find(|(n, _)| n == bare)
-            .map(|(_, number)| *number)
+        // `?N` names parameter N, as in SQLite.
+        let by_number = name
+            .strip_prefix('?')
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .filter(|n| (1..=slots.count).contains(n));
+        let number = by_number
+            .or_else(|| {
+                slots
+                    .names
+                    .iter()
+                    .find(|(n, _)| n == bare)
+                    .map(|(_, number)| *number)
+            })
             .ok_or_else(|| ParamError::UnknownName {
                 name: bare.to_owned(),
             })?;

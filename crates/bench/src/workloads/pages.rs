@@ -114,18 +114,17 @@ fn one_direction(env: &Env, starts: &[i64], dir: SortDirection) -> Result<Measur
 pub fn first_page_params(env: &Env) -> Result<Vec<Measurement>> {
     let name = "first page, prepared with parameters";
     let starts = starts(env);
-    let prepared = env
-        .db
-        .prepare(&format!("SELECT * FROM {TABLE} WHERE b >= ? ORDER BY b, id LIMIT ?"))?;
+    let prepared = env.db.prepare(&format!(
+        "SELECT * FROM {TABLE} WHERE b >= ? ORDER BY b, id LIMIT ?"
+    ))?;
     let page = PAGE as i64;
     let plan = keyset_side::checked(
         name,
         prepared.plan(params![starts[0], page])?,
         Shape::IndexRange,
     )?;
-    let sql = format!(
-        "SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE b >= ?1 ORDER BY b, id LIMIT {PAGE}"
-    );
+    let sql =
+        format!("SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE b >= ?1 ORDER BY b, id LIMIT {PAGE}");
     env.explain(name, &plan, &sql.replace("?1", &starts[0].to_string()))?;
     let mut stmt = env.sqlite.prepare(&sql)?;
     let at = |i: u64| i as usize % starts.len();
