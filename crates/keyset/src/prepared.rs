@@ -5,7 +5,9 @@
 //! values (`keyset_plan::bind_params`, which type-checks each one against
 //! its column) and plans. A SELECT whose values are all literals (LIMIT and
 //! OFFSET may still be placeholders) keeps its plan until its table's
-//! schema changes, then replans by itself. Plan signatures are computed
+//! schema changes, then replans by itself; one whose filter is an AND of
+//! equalities keeps its plan too and only rewrites the values in it
+//! (`keyset_plan::replan_with`). Plan signatures are computed
 //! from the plan with its values bound, so a cursor from one set of values
 //! is refused for another.
 
@@ -28,7 +30,7 @@ use crate::stream::RowStream;
 pub(crate) struct Parsed {
     template: Statement,
     slots: ParamSlots,
-    /// The plan of a SELECT with no value placeholder, while it is fresh.
+    /// The plan kept for the next run, while its table's schema is unchanged.
     kept: Mutex<Option<Arc<Plan>>>,
 }
 
@@ -75,7 +77,7 @@ impl Parsed {
                     "binding changed the statement kind".into(),
                 ));
             };
-            return Ok(keyset_plan::plan(query, catalog)?);
+            return self.rebound_plan(query, catalog);
         }
         let (limit, offset) = bind_window(&self.slots, params).map_err(PlanError::from)?;
         let mut plan = self.kept_plan(query, catalog)?;
@@ -101,6 +103,28 @@ impl Parsed {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(plan) = kept.as_ref().filter(|p| fresh(p, catalog)) {
             return Ok(Plan::clone(plan));
+        }
+        let plan = keyset_plan::plan(query, catalog)?;
+        *kept = Some(Arc::new(plan.clone()));
+        Ok(plan)
+    }
+
+    /// The plan of a SELECT with its values bound: the kept plan rewritten
+    /// for the new values where that is exact (`keyset_plan::replan_with`:
+    /// a filter of equalities), else a full plan, kept for the next run.
+    fn rebound_plan(&self, query: &Query, catalog: &Catalog) -> Result<Plan> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let reused = kept
+            .as_ref()
+            .filter(|p| fresh(p, catalog))
+            .and_then(|template| keyset_plan::replan_with(template, query));
+        if let Some(plan) = reused {
+            debug_assert_eq!(
+                Some(plan.signature),
+                keyset_plan::plan(query, catalog).ok().map(|p| p.signature),
+                "a rewritten plan is the planner's plan"
+            );
+            return Ok(plan);
         }
         let plan = keyset_plan::plan(query, catalog)?;
         *kept = Some(Arc::new(plan.clone()));

@@ -368,3 +368,64 @@ fn an_overflow_names_the_column_and_row_and_changes_nothing() {
         .expect_err("text");
     assert!(err.to_string().contains("got TEXT"), "{err}");
 }
+
+/// A statement of equalities keeps its plan and rewrites only the values:
+/// each run must match the literal query's rows and plan signature.
+#[test]
+fn an_equality_statement_reuses_its_plan_for_new_values() {
+    let db = Db::memory().expect("memory db");
+    db.execute("CREATE TABLE u (id INT PRIMARY KEY, city TEXT, age INT) WITH (shards = 4)")
+        .expect("create");
+    db.execute("CREATE INDEX by_city ON u (city)")
+        .expect("index");
+    db.execute("CREATE INDEX by_age ON u (age)").expect("index");
+    for id in 0..200i64 {
+        db.execute_params(
+            "INSERT INTO u VALUES (?, ?, ?)",
+            params![id, ["Oslo", "Bergen", "Rome"][(id % 3) as usize], id % 7],
+        )
+        .expect("insert");
+    }
+    for sql in [
+        "SELECT id FROM u WHERE id = ?1",
+        "SELECT id FROM u WHERE city = ?2 ORDER BY id DESC",
+        "SELECT id FROM u WHERE city = ?2 AND age = ?3",
+        "SELECT id FROM u WHERE age = ?3 AND id = ?1",
+    ] {
+        let stmt = db.prepare(sql).expect("prepare");
+        for (id, city, age) in [
+            (5, "Oslo", 5),
+            (7, "Rome", 0),
+            (300, "Nowhere", 99),
+            (9, "Bergen", 2),
+        ] {
+            let values = params![id, city, age];
+            let literal = sql
+                .replace("?1", &id.to_string())
+                .replace("?2", &format!("'{city}'"))
+                .replace("?3", &age.to_string());
+            let used: Vec<Value> = values.positional[..stmt.parameter_count()].to_vec();
+            let bound = keyset::Params::positional(used);
+            let got = stmt.query(bound.clone(), None).expect("prepared");
+            let want = db.query(&literal, None).expect("literal");
+            assert_eq!(ids(&got), ids(&want), "{literal}");
+            assert_eq!(
+                stmt.plan(bound).expect("plan").signature,
+                db.plan(&match keyset_sql_select(&literal) {
+                    Some(q) => q,
+                    None => panic!("{literal} is a SELECT"),
+                })
+                .expect("plan")
+                .signature,
+                "{literal}"
+            );
+        }
+    }
+}
+
+fn keyset_sql_select(sql: &str) -> Option<keyset::Query> {
+    match keyset_sql::parse_one(sql).ok()? {
+        keyset::Statement::Select(q) => Some(q),
+        _ => None,
+    }
+}

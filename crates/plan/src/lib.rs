@@ -28,7 +28,7 @@ pub use param::{
     bind_params, bind_window, ParamError, ParamSlots, Params, Placeholder, MAX_PARAMS,
 };
 pub use plan::{CursorKind, OrderColumn, OrderStrategy, Plan, PlanSignature, ShardSet};
-pub use planner::plan;
+pub use planner::{plan, replan_with};
 pub use query::{
     Budget, MergeMode, OrderTerm, Projection, Query, SortDirection, Statement, MAX_LIMIT,
 };

@@ -7,6 +7,7 @@
 mod choose;
 mod constraints;
 mod order;
+mod rebind;
 
 use keyset_store::{Catalog, TableDef};
 
@@ -23,6 +24,7 @@ pub use choose::{MAX_EXPANDED_KEYS, MAX_OR_DEPTH, MAX_UNION_CHILDREN};
 use constraints::{ColumnConstraint, Constraints};
 pub(crate) use order::natural_columns as natural_order_columns;
 use order::OrderContext;
+pub use rebind::replan_with;
 
 /// Plans a query against the catalog.
 pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
