@@ -153,8 +153,8 @@ impl Parsed {
 /// Whether a plan was made for the table's current schema.
 fn fresh(plan: &Plan, catalog: &Catalog) -> bool {
     catalog
-        .table(&plan.table.name)
-        .is_some_and(|t| t.id == plan.table.id && t.generation == plan.table.generation)
+        .table_by_id(plan.table.id)
+        .is_some_and(|t| t.generation == plan.table.generation && t.name == plan.table.name)
 }
 
 /// A statement parsed once and run many times with different values:

@@ -13,7 +13,7 @@ use keyset_store::{TableDef, Value};
 
 use crate::access::AccessPath;
 use crate::canonical::{canonical_predicate, canonicalize};
-use crate::expr::{bind, CmpOp, Expr, Predicate};
+use crate::expr::{bind, CmpOp, Predicate};
 use crate::plan::{Plan, PlanSignature, ShardSet};
 use crate::query::Query;
 use crate::signature::signature;
@@ -23,9 +23,15 @@ use crate::signature::signature;
 /// bound to other values). `None` when the reuse would not be exact.
 pub fn replan_with(template: &Plan, query: &Query) -> Option<Plan> {
     let table = &template.table;
-    let values = equalities(query.filter.as_ref()?, table)?;
-    let template_columns = predicate_columns(template.filter.as_ref()?)?;
-    if template_columns != values.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+    let filter = canonical_predicate(bind(query.filter.as_ref()?, table).ok()?);
+    let values = equalities(&filter)?;
+    let template_values = equalities(template.filter.as_ref()?)?;
+    let same_columns = values.len() == template_values.len()
+        && values
+            .iter()
+            .zip(&template_values)
+            .all(|((a, _), (b, _))| a == b);
+    if !same_columns
         || query.merge != template.merge
         || query.limit.is_some_and(|l| l > crate::query::MAX_LIMIT)
     {
@@ -38,7 +44,6 @@ pub fn replan_with(template: &Plan, query: &Query) -> Option<Plan> {
             .map(|at| values[at].1.clone())
     };
     let access = substitute(&template.access, table, &value_of)?;
-    let filter = canonical_predicate(bind(query.filter.as_ref()?, table).ok()?);
     let shards = match (&template.shards, table.shards > 1) {
         (ShardSet::Only(_), true) => {
             let value = value_of(table.partition_column)?;
@@ -67,38 +72,10 @@ pub fn replan_with(template: &Plan, query: &Query) -> Option<Plan> {
     Some(plan)
 }
 
-/// The `(column, value)` pairs of an AND of `column = value` on distinct
-/// columns with non-NULL values, sorted by column, each value normalized
-/// for its column; `None` for any other filter.
-fn equalities(filter: &Expr, table: &TableDef) -> Option<Vec<(usize, Value)>> {
-    let terms = match filter {
-        Expr::And(children) => children.iter().collect(),
-        single => vec![single],
-    };
-    let mut out = Vec::with_capacity(terms.len());
-    for term in terms {
-        let Expr::Cmp {
-            column,
-            op: CmpOp::Eq,
-            value,
-        } = term
-        else {
-            return None;
-        };
-        if value.is_null() {
-            return None;
-        }
-        let at = table.column_index(column)?;
-        out.push((at, crate::expr::bind_literal(table, at, value).ok()?));
-    }
-    out.sort_by_key(|(c, _)| *c);
-    let distinct = out.windows(2).all(|w| w[0].0 != w[1].0);
-    distinct.then_some(out)
-}
-
-/// The columns of a bound AND of equalities, sorted; `None` for any other
-/// predicate.
-fn predicate_columns(filter: &Predicate) -> Option<Vec<usize>> {
+/// The `(column, value)` pairs of a bound AND of `column = value` on
+/// distinct columns with non-NULL values, sorted by column; `None` for any
+/// other predicate.
+fn equalities(filter: &Predicate) -> Option<Vec<(usize, &Value)>> {
     let terms = match filter {
         Predicate::And(children) => children.iter().collect(),
         single => vec![single],
@@ -110,12 +87,12 @@ fn predicate_columns(filter: &Predicate) -> Option<Vec<usize>> {
                 column,
                 op: CmpOp::Eq,
                 value,
-            } if !value.is_null() => out.push(*column),
+            } if !value.is_null() => out.push((*column, value)),
             _ => return None,
         }
     }
-    out.sort_unstable();
-    Some(out)
+    out.sort_by_key(|(c, _)| *c);
+    out.windows(2).all(|w| w[0].0 != w[1].0).then_some(out)
 }
 
 /// The template's access path with each equality value replaced by the
