@@ -20,7 +20,7 @@ use keyset_plan::{
 };
 use keyset_store::{Catalog, ColumnType};
 
-use crate::db::{Db, Outcome};
+use crate::db::{projected_columns, Db, Outcome};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::stream::RowStream;
@@ -31,7 +31,24 @@ pub(crate) struct Parsed {
     template: Statement,
     slots: ParamSlots,
     /// The plan kept for the next run, while its table's schema is unchanged.
-    kept: Mutex<Option<Arc<Plan>>>,
+    kept: Mutex<Option<Planned>>,
+}
+
+/// A plan with the names of the columns its pages carry (built once per
+/// plan kept, not once a page).
+#[derive(Clone, Debug)]
+struct Planned {
+    plan: Plan,
+    columns: Arc<[String]>,
+}
+
+impl Planned {
+    fn new(plan: Plan) -> Planned {
+        Planned {
+            columns: projected_columns(&plan),
+            plan,
+        }
+    }
 }
 
 impl fmt::Debug for Parsed {
@@ -61,8 +78,19 @@ impl Parsed {
         }
     }
 
+    /// One page of the SELECT with `params` bound.
+    fn page(&self, db: &Db, params: &Params, cursor: Option<&Cursor>) -> Result<Page> {
+        let planned = self.planned(db, params)?;
+        db.page_projected(&planned.plan, cursor, db.exec_context(), planned.columns)
+    }
+
     /// The plan of the SELECT with `params` bound.
     fn plan(&self, db: &Db, params: &Params) -> Result<Plan> {
+        Ok(self.planned(db, params)?.plan)
+    }
+
+    /// The plan of the SELECT with `params` bound, and its column names.
+    fn planned(&self, db: &Db, params: &Params) -> Result<Planned> {
         let Some(query) = self.query() else {
             return Err(Error::WrongStatement(
                 "this call takes a SELECT; use execute() for other statements".into(),
@@ -80,7 +108,8 @@ impl Parsed {
             return self.rebound_plan(query, catalog);
         }
         let (limit, offset) = bind_window(&self.slots, params).map_err(PlanError::from)?;
-        let mut plan = self.kept_plan(query, catalog)?;
+        let mut planned = self.kept_plan(query, catalog)?;
+        let plan = &mut planned.plan;
         if let Some(limit) = limit {
             if limit > keyset_plan::MAX_LIMIT {
                 return Err(PlanError::LimitTooLarge {
@@ -94,47 +123,52 @@ impl Parsed {
         if let Some(offset) = offset {
             plan.offset = offset;
         }
-        Ok(plan)
+        Ok(planned)
     }
 
     /// The kept plan if its table's schema is unchanged, else a new one
     /// (kept in its place).
-    fn kept_plan(&self, query: &Query, catalog: &Catalog) -> Result<Plan> {
+    fn kept_plan(&self, query: &Query, catalog: &Catalog) -> Result<Planned> {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plan) = kept.as_ref().filter(|p| fresh(p, catalog)) {
-            return Ok(Plan::clone(plan));
+        if let Some(planned) = kept.as_ref().filter(|p| fresh(&p.plan, catalog)) {
+            return Ok(planned.clone());
         }
-        let plan = keyset_plan::plan(query, catalog)?;
-        *kept = Some(Arc::new(plan.clone()));
-        Ok(plan)
+        let planned = Planned::new(keyset_plan::plan(query, catalog)?);
+        *kept = Some(planned.clone());
+        Ok(planned)
     }
 
     /// The plan of a SELECT with its values bound: the kept plan rewritten
     /// for the new values where that is exact (`keyset_plan::replan_with`:
     /// a filter of equalities), else a full plan, kept for the next run.
-    fn rebound_plan(&self, query: &Query, catalog: &Catalog) -> Result<Plan> {
+    fn rebound_plan(&self, query: &Query, catalog: &Catalog) -> Result<Planned> {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let reused = kept
             .as_ref()
-            .filter(|p| fresh(p, catalog))
-            .and_then(|template| keyset_plan::replan_with(template, query));
-        if let Some(plan) = reused {
+            .filter(|p| fresh(&p.plan, catalog))
+            .and_then(|template| {
+                keyset_plan::replan_with(&template.plan, query).map(|plan| Planned {
+                    plan,
+                    columns: template.columns.clone(),
+                })
+            });
+        if let Some(planned) = reused {
             debug_assert_eq!(
-                Some(plan.signature),
+                Some(planned.plan.signature),
                 keyset_plan::plan(query, catalog).ok().map(|p| p.signature),
                 "a rewritten plan is the planner's plan"
             );
-            return Ok(plan);
+            return Ok(planned);
         }
-        let plan = keyset_plan::plan(query, catalog)?;
-        *kept = Some(Arc::new(plan.clone()));
-        Ok(plan)
+        let planned = Planned::new(keyset_plan::plan(query, catalog)?);
+        *kept = Some(planned.clone());
+        Ok(planned)
     }
 
     /// Runs the statement with `params` bound.
     fn execute(&self, db: &Db, params: &Params) -> Result<Outcome> {
         match &self.template {
-            Statement::Select(_) => Ok(Outcome::Page(db.page(&self.plan(db, params)?, None)?)),
+            Statement::Select(_) => Ok(Outcome::Page(self.page(db, params, None)?)),
             Statement::Explain(_) => Ok(Outcome::Explain(keyset_plan::explain(
                 &self.plan(db, params)?,
             ))),
@@ -225,7 +259,7 @@ impl PreparedStatement {
     /// is `None`, else the page the cursor (from a page of this statement
     /// with the same values) points to.
     pub fn query(&self, params: Params, cursor: Option<&Cursor>) -> Result<Page> {
-        self.db.page(&self.parsed.plan(&self.db, &params)?, cursor)
+        self.parsed.page(&self.db, &params, cursor)
     }
 
     /// Runs the statement with `params` bound (any statement kind).
@@ -296,7 +330,7 @@ impl Db {
                 "query() takes a SELECT; use execute() for other statements".into(),
             ));
         }
-        self.page(&parsed.plan(self, &params)?, cursor)
+        parsed.page(self, &params, cursor)
     }
 
     /// Every row of a SELECT with `params` bound, page by page (see
