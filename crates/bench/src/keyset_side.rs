@@ -5,7 +5,7 @@
 //! into the executor.
 
 use indicatif::ProgressBar;
-use keyset::{AccessPath, Cursor, Db, ExecContext, Plan, Query};
+use keyset::{AccessPath, Cursor, Db, ExecContext, Page, Plan, Query};
 use keyset_plan::OrderStrategy;
 
 use crate::data::BenchRow;
@@ -75,14 +75,18 @@ pub fn page_in_into(
     ctx: &ExecContext,
     sink: &mut Sink,
 ) -> Result<Option<Cursor>> {
-    let page = db.page_in(plan, cursor, ctx)?;
+    Ok(push_page(db.page_in(plan, cursor, ctx)?, sink))
+}
+
+/// Pushes a page's rows and its cost into the sink; returns its next cursor.
+pub fn push_page(page: Page, sink: &mut Sink) -> Option<Cursor> {
     let next = page.next_cursor().cloned();
     let stats = page.stats();
     sink.page_cost(stats.keys_examined, stats.peak_buffered);
     for row in page.into_rows() {
         sink.push(row.into_values());
     }
-    Ok(next)
+    next
 }
 
 /// Follows the cursors of `plan` from its first page to its last; returns
@@ -145,7 +149,12 @@ fn has_shape(plan: &Plan, shape: Shape) -> bool {
 /// Plans a query and checks the plan has the shape the workload measures,
 /// so a planner change cannot silently turn a benchmark into another one.
 pub fn plan(db: &Db, workload: &str, query: &Query, shape: Shape) -> Result<Plan> {
-    let plan = db.plan(query)?;
+    checked(workload, db.plan(query)?, shape)
+}
+
+/// Checks that a plan (of a prepared statement, say) has the shape the
+/// workload measures.
+pub fn checked(workload: &str, plan: Plan, shape: Shape) -> Result<Plan> {
     if !has_shape(&plan, shape) {
         return Err(BenchError::WrongPlan {
             workload: workload.to_owned(),

@@ -11,6 +11,7 @@ mod error;
 mod explain;
 mod import;
 mod output;
+mod params;
 mod recovery;
 mod schema;
 mod shell;

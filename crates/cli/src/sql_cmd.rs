@@ -13,6 +13,7 @@ use keyset_sql::SourceStatement;
 use crate::database::{self, Ran};
 use crate::error::CliError;
 use crate::output::{self, Format};
+use crate::params;
 use crate::DbArg;
 
 /// Largest script `--file` reads, in bytes.
@@ -30,6 +31,11 @@ pub struct SqlArgs {
     /// How results are printed.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// A value for the statement's next placeholder (`?`, `?N`), or
+    /// `name=VALUE` for `:name`; read as the type of the column it binds
+    /// to. Repeatable.
+    #[arg(long = "param", value_name = "VALUE", conflicts_with = "file")]
+    pub params: Vec<String>,
     /// Run the statements of a script file (`-` reads stdin), each its own commit.
     #[arg(long, value_name = "FILE", conflicts_with = "statement")]
     pub file: Option<PathBuf>,
@@ -75,6 +81,10 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
     let mut out = std::io::stdout().lock();
     match (&script, &args.statement) {
         (Some(text), _) => run_script(&db, text, &rendering, &mut out)?,
+        (None, Some(sql)) if !args.params.is_empty() => {
+            let ran = params::run_with_params(&db, sql, &args.params, cursor.as_ref())?;
+            print(&mut out, &ran, &rendering)?;
+        }
         (None, Some(sql)) => {
             let ran = database::run_statement(&db, sql, cursor.as_ref())?;
             print(&mut out, &ran, &rendering)?;
@@ -168,9 +178,12 @@ fn print(out: &mut dyn Write, ran: &Ran, rendering: &Rendering) -> Result<(), Cl
 }
 
 /// CSV output holds only rows; the cursors, which a script needs to page
-/// on, are reported on stderr.
+/// on, are reported on stderr, and so is a budget that stopped the page.
 fn cursors_to_stderr(page: &Page) -> Result<(), CliError> {
     let mut err = std::io::stderr().lock();
+    if page.stop().is_budget() {
+        writeln!(err, "stop: {}", page.stop())?;
+    }
     if let Some(next) = page.next_cursor() {
         writeln!(err, "next_cursor: {next}")?;
     }

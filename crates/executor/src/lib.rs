@@ -20,5 +20,5 @@ pub use cursor::{
 };
 pub use error::ExecError;
 pub use observer::{CountingObserver, MergeObserver, ShardFinish};
-pub use page::{execute_page, Page, PageStats, StopReason};
+pub use page::{count_rows, execute_page, Count, Page, PageStats, StopReason, COUNT_CHUNK};
 pub use stream::{KeyItem, OrderedKeyStream, Step};

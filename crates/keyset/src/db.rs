@@ -11,6 +11,7 @@ use keyset_plan::{Plan, Query, Statement};
 use keyset_store::durable::{self, DurableStore, RecoveryReport};
 use keyset_store::{Batch, IndexSpec, Store, StoreError, TableDef, TableSpec};
 
+use crate::cache::StatementCache;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::page::Page;
@@ -43,6 +44,7 @@ struct Inner {
     durable: Mutex<Option<DurableStore>>,
     report: Option<RecoveryReport>,
     ctx: ExecContext,
+    statements: StatementCache,
 }
 
 impl fmt::Debug for Db {
@@ -106,6 +108,7 @@ impl Db {
                 durable: Mutex::new(None),
                 report: None,
                 ctx,
+                statements: StatementCache::default(),
             }),
         })
     }
@@ -150,6 +153,7 @@ impl Db {
                 durable: Mutex::new(Some(durable)),
                 report: Some(report),
                 ctx,
+                statements: StatementCache::default(),
             }),
         })
     }
@@ -215,6 +219,11 @@ impl Db {
     /// The executor context (database id, cursor keys, options).
     pub fn exec_context(&self) -> &ExecContext {
         &self.inner.ctx
+    }
+
+    /// The statement cache `query*`, `execute_params` and `prepare` use.
+    pub(crate) fn statements(&self) -> &StatementCache {
+        &self.inner.statements
     }
 
     /// Writes a snapshot now and cuts the WAL (no-op in memory).
@@ -381,12 +390,7 @@ impl Db {
     /// # Ok::<(), keyset::Error>(())
     /// ```
     pub fn query(&self, sql: &str, cursor: Option<&Cursor>) -> Result<Page> {
-        match keyset_sql::parse_one(sql)? {
-            Statement::Select(query) => self.query_with(&query, cursor),
-            _ => Err(Error::WrongStatement(
-                "query() takes a SELECT; use execute() for other statements".into(),
-            )),
-        }
+        self.query_params(sql, crate::Params::new(), cursor)
     }
 
     /// Runs a query built with the typed builder ([`Query`]) and returns one page.
@@ -444,6 +448,9 @@ impl Db {
         ctx: &ExecContext,
         columns: Arc<[String]>,
     ) -> Result<Page> {
+        if plan.is_count() {
+            return crate::count::count_page(view, plan, cursor, ctx);
+        }
         let page = execute_page(view, plan, cursor, ctx)?;
         let rows = page
             .rows
@@ -475,10 +482,7 @@ impl Db {
     /// # Ok::<(), keyset::Error>(())
     /// ```
     pub fn stream(&self, sql: &str) -> Result<RowStream> {
-        match keyset_sql::parse_one(sql)? {
-            Statement::Select(query) => self.stream_query(query),
-            _ => Err(Error::WrongStatement("stream() takes a SELECT".into())),
-        }
+        self.stream_params(sql, crate::Params::new())
     }
 
     /// Every row of a built query, page by page.

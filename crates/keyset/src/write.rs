@@ -1,11 +1,14 @@
 //! INSERT, UPDATE and DELETE on top of batches. UPDATE and DELETE read the
 //! matching rows with the ordinary planner and executor (page by page),
 //! then commit one batch: all of the statement or none of it. They are not
-//! isolated from concurrent writers between the read and the commit.
+//! isolated from concurrent writers between the read and the commit. A SET
+//! value may compute from the row (`n = n + 1`); a value that cannot be
+//! computed (an INT overflow) fails the whole statement, naming the column
+//! and the row, before anything is written.
 
 use std::collections::HashMap;
 
-use keyset_plan::{Expr, PlanError, Query};
+use keyset_plan::{BoundSet, Expr, PlanError, Query, SetExpr};
 use keyset_store::{Batch, RawDataKey, RowInput, TableDef, Value};
 
 use crate::db::Db;
@@ -103,6 +106,12 @@ fn primary_key(def: &TableDef, row: &[Value]) -> Vec<Value> {
     def.primary_key.iter().map(|&c| row[c].clone()).collect()
 }
 
+/// A primary key as a person reads it: `(1, 'a')`.
+fn key_text(key: &[Value]) -> String {
+    let parts: Vec<String> = key.iter().map(ToString::to_string).collect();
+    format!("({})", parts.join(", "))
+}
+
 /// Every full row the filter accepts (values in column order).
 fn targets(db: &Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>> {
     let mut query = Query::table(table).limit(TARGET_PAGE);
@@ -123,13 +132,13 @@ fn targets(db: &Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>
 pub(crate) fn update(
     db: &Db,
     table: &str,
-    assignments: &[(String, Value)],
+    assignments: &[(String, SetExpr)],
     filter: Option<Expr>,
 ) -> Result<u64> {
     let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
         table: table.to_owned(),
     })?;
-    let mut positions = Vec::with_capacity(assignments.len());
+    let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
     for (column, value) in assignments {
         let at = def
             .column_index(column)
@@ -137,14 +146,20 @@ pub(crate) fn update(
                 table: def.name.clone(),
                 column: column.clone(),
             })?;
-        positions.push((at, value.clone()));
+        positions.push((at, value.bind(&def)?));
     }
     let rows = targets(db, table, filter)?;
     let mut batch = Batch::new();
     for old in &rows {
         let mut new = old.clone();
         for (at, value) in &positions {
-            new[*at] = value.clone();
+            // Every SET value computes from the row as it was.
+            new[*at] = value.eval(old).map_err(|source| PlanError::Arithmetic {
+                table: def.name.clone(),
+                column: def.columns[*at].name.clone(),
+                key: key_text(&primary_key(&def, old)),
+                source: Box::new(source),
+            })?;
         }
         let (old_key, new_key) = (primary_key(&def, old), primary_key(&def, &new));
         if old_key == new_key {

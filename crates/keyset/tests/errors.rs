@@ -62,9 +62,10 @@ fn constructs_outside_the_subset_are_named() {
     for (sql, construct) in [
         ("SELECT * FROM t GROUP BY a", "GROUP BY"),
         ("SELECT * FROM t WHERE name LIKE '%e'", "LIKE pattern"),
-        ("SELECT count(*) FROM t", "count"),
+        ("SELECT sum(a) FROM t", "sum"),
+        ("SELECT count(a) FROM t", "count"),
         ("SELECT * FROM t JOIN t AS u ON t.id = u.id", "JOIN"),
-        ("UPDATE t SET a = a + 1", "`+`"),
+        ("UPDATE t SET a = a / 2", "`/`"),
     ] {
         let err = db.execute(sql).unwrap_err();
         assert!(

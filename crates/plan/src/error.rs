@@ -2,6 +2,9 @@
 
 use keyset_store::ColumnType;
 
+use crate::assign::ArithError;
+use crate::param::ParamError;
+
 /// A query the planner cannot plan.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
@@ -28,4 +31,13 @@ pub enum PlanError {
     LimitTooLarge { limit: usize, max: usize },
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error("UPDATE {table}: column `{column}` of the row with key {key}: {source}; nothing was updated")]
+    Arithmetic {
+        table: String,
+        column: String,
+        key: String,
+        source: Box<ArithError>,
+    },
 }

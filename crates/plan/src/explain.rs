@@ -53,7 +53,9 @@ pub fn explain(plan: &Plan) -> String {
         Some(p) => predicate_text(p, table, MAX_LISTED_KEYS),
     };
     let _ = writeln!(out, "  residual filter: {residual}");
-    if plan.projection != (0..table.columns.len()).collect::<Vec<_>>() {
+    if plan.is_count() {
+        let _ = writeln!(out, "  count: COUNT(*) of the rows above, budgets apply");
+    } else if plan.projection != (0..table.columns.len()).collect::<Vec<_>>() {
         let names: Vec<&str> = plan
             .projection
             .iter()

@@ -140,6 +140,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the plan is a `COUNT(*)`. SQL has no SELECT of zero columns,
+    /// so a plan that projects none is a count: the executor counts its
+    /// rows instead of returning them, and its signature differs from the
+    /// same traversal's SELECT.
+    pub fn is_count(&self) -> bool {
+        self.projection.is_empty()
+    }
+
     /// Whether a row the access path yielded passes the filter: always,
     /// when the path is exact.
     pub fn accepts(&self, row: &[keyset_store::Value]) -> bool {

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use keyset_store::{IndexSpec, TableSpec, Value};
 
+use crate::assign::SetExpr;
 use crate::expr::Expr;
 
 /// Largest page size a query may ask for.
@@ -43,6 +44,9 @@ pub enum Projection {
     #[default]
     All,
     Columns(Vec<String>),
+    /// `COUNT(*)`: one row holding the number of rows the traversal
+    /// yields. The plan projects no column (see `Plan::is_count`).
+    Count,
 }
 
 /// How the shards of a sharded table are merged.
@@ -174,7 +178,8 @@ pub enum Statement {
     },
     Update {
         table: String,
-        assignments: Vec<(String, Value)>,
+        /// `(column, value)`; the value may use the row's columns.
+        assignments: Vec<(String, SetExpr)>,
         filter: Option<Expr>,
     },
     Delete {

@@ -6,7 +6,9 @@
 
 use keyset_store::bin::{write_str, write_varint};
 
+use crate::access::AccessPath;
 use crate::canonical::{canonical_predicate, canonicalize, encode_path, encode_predicate};
+use crate::expr::Predicate;
 use crate::plan::{OrderStrategy, Plan, PlanSignature, ShardSet};
 use crate::query::{MergeMode, SortDirection};
 
@@ -16,7 +18,23 @@ const SIGNATURE_DOMAIN: &[u8] = b"keyset plan signature v1";
 /// The plan's signature. The access path and the filter are put in
 /// canonical form first, so permuting AND/OR children never changes it.
 pub fn signature(plan: &Plan) -> PlanSignature {
-    let hash = blake3::hash(&signed_bytes(plan));
+    hash(&signed_bytes(plan))
+}
+
+/// The signature of a plan whose access path and filter are already in
+/// canonical form (as `replan_with` builds them): the same value as
+/// [`signature`], without putting them in canonical form again.
+pub(crate) fn signature_of_canonical(plan: &Plan) -> PlanSignature {
+    debug_assert_eq!(
+        canonicalize(plan.access.clone()),
+        plan.access,
+        "the access path is canonical"
+    );
+    hash(&encode(plan, &plan.access, plan.filter.as_ref()))
+}
+
+fn hash(bytes: &[u8]) -> PlanSignature {
+    let hash = blake3::hash(bytes);
     let mut out = [0u8; 16];
     out.copy_from_slice(&hash.as_bytes()[..16]);
     PlanSignature(out)
@@ -24,6 +42,14 @@ pub fn signature(plan: &Plan) -> PlanSignature {
 
 /// The canonical byte encoding the signature hashes.
 pub fn signed_bytes(plan: &Plan) -> Vec<u8> {
+    let access = canonicalize(plan.access.clone());
+    let filter = plan.filter.clone().map(canonical_predicate);
+    encode(plan, &access, filter.as_ref())
+}
+
+/// The signed bytes, given the plan's access path and filter in canonical
+/// form.
+fn encode(plan: &Plan, access: &AccessPath, filter: Option<&Predicate>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(SIGNATURE_DOMAIN);
     let table = &plan.table;
@@ -31,12 +57,12 @@ pub fn signed_bytes(plan: &Plan) -> Vec<u8> {
     write_str(&table.name, &mut out);
     out.extend_from_slice(&table.generation.to_be_bytes());
 
-    encode_path(&canonicalize(plan.access.clone()), &mut out);
-    match &plan.filter {
+    encode_path(access, &mut out);
+    match filter {
         None => out.push(0),
         Some(filter) => {
             out.push(1);
-            encode_predicate(&canonical_predicate(filter.clone()), &mut out);
+            encode_predicate(filter, &mut out);
         }
     }
 

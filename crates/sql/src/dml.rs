@@ -1,20 +1,26 @@
-//! INSERT (many rows of literals), UPDATE (SET column = literal) and DELETE,
+//! INSERT (many rows of literals or placeholders), UPDATE (SET column =
+//! value, column or `+ - *` of those, see `assign.rs`) and DELETE,
 //! each on one table with an optional WHERE. Checking values against the
 //! table's columns belongs to the store; this module checks only what the
 //! text itself can contradict (a column named twice, a row of the wrong
 //! length for its column list).
 
-use keyset_plan::Statement;
+use keyset_plan::{SetExpr as Assigned, Statement};
 use keyset_store::Value;
 use sqlparser::ast::{self, AssignmentTarget, FromTable, SetExpr, TableObject};
 
+use crate::assign::set_expr;
 use crate::error::{Pos, SqlError};
 use crate::filter::filter;
-use crate::literal::literal;
 use crate::names::{ident, ident_pos, object_name, single_table};
+use crate::params::Collector;
 
 /// Converts `INSERT INTO t [(cols)] VALUES (...), ...`.
-pub(crate) fn insert(insert: &ast::Insert, fallback: Pos) -> Result<Statement, SqlError> {
+pub(crate) fn insert(
+    insert: &ast::Insert,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Statement, SqlError> {
     let ast::Insert {
         or,
         ignore,
@@ -106,7 +112,7 @@ pub(crate) fn insert(insert: &ast::Insert, fallback: Pos) -> Result<Statement, S
         }
         out.push(
             row.iter()
-                .map(|e| literal(e, fallback))
+                .map(|e| params.value(e, fallback))
                 .collect::<Result<Vec<Value>, _>>()?,
         );
     }
@@ -154,8 +160,12 @@ fn values_rows(source: &ast::Query, fallback: Pos) -> Result<&[Vec<ast::Expr>], 
     }
 }
 
-/// Converts `UPDATE t SET a = literal, ... [WHERE ...]`.
-pub(crate) fn update(stmt: &ast::Statement, fallback: Pos) -> Result<Statement, SqlError> {
+/// Converts `UPDATE t SET a = value, ... [WHERE ...]`.
+pub(crate) fn update(
+    stmt: &ast::Statement,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Statement, SqlError> {
     let ast::Statement::Update {
         table,
         assignments,
@@ -172,7 +182,7 @@ pub(crate) fn update(stmt: &ast::Statement, fallback: Pos) -> Result<Statement, 
         return Err(SqlError::unsupported(format!("UPDATE {or}"), fallback));
     }
     let table = single_table(std::slice::from_ref(table), fallback)?;
-    let mut out: Vec<(String, Value)> = Vec::with_capacity(assignments.len());
+    let mut out: Vec<(String, Assigned)> = Vec::with_capacity(assignments.len());
     for assignment in assignments {
         let pos = Pos::at(assignment, fallback);
         let name = match &assignment.target {
@@ -187,14 +197,14 @@ pub(crate) fn update(stmt: &ast::Statement, fallback: Pos) -> Result<Statement, 
                 pos,
             ));
         }
-        out.push((name, literal(&assignment.value, fallback)?));
+        out.push((name, set_expr(&assignment.value, fallback, params)?));
     }
     if from.is_some() {
         return Err(SqlError::unsupported("UPDATE ... FROM", fallback));
     }
     let filter = selection
         .as_ref()
-        .map(|e| filter(e, fallback))
+        .map(|e| filter(e, fallback, params))
         .transpose()?;
     if returning.is_some() {
         return Err(SqlError::unsupported("RETURNING", fallback));
@@ -213,7 +223,11 @@ pub(crate) fn update(stmt: &ast::Statement, fallback: Pos) -> Result<Statement, 
 }
 
 /// Converts `DELETE FROM t [WHERE ...]`.
-pub(crate) fn delete(delete: &ast::Delete, fallback: Pos) -> Result<Statement, SqlError> {
+pub(crate) fn delete(
+    delete: &ast::Delete,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Statement, SqlError> {
     let ast::Delete {
         tables,
         from,
@@ -233,7 +247,7 @@ pub(crate) fn delete(delete: &ast::Delete, fallback: Pos) -> Result<Statement, S
     }
     let filter = selection
         .as_ref()
-        .map(|e| filter(e, fallback))
+        .map(|e| filter(e, fallback, params))
         .transpose()?;
     if returning.is_some() {
         return Err(SqlError::unsupported("RETURNING", fallback));

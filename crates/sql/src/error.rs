@@ -89,6 +89,9 @@ pub enum SqlError {
         line: u64,
         column: u64,
     },
+    /// A statement with placeholders given where no values can be bound.
+    #[error("the statement has placeholders (the first is {first}); pass their values with execute_params, query_params or a prepared statement")]
+    Unbound { first: String },
     /// sqlparser itself failed unexpectedly; the input was not accepted.
     #[error("internal error of the SQL parser at line {line}, column {column}: {message}")]
     Internal {
@@ -110,7 +113,7 @@ impl SqlError {
             | SqlError::TooComplex { line, column, .. }
             | SqlError::MultipleStatements { line, column, .. }
             | SqlError::Internal { line, column, .. } => Some((*line, *column)),
-            SqlError::Empty => None,
+            SqlError::Empty | SqlError::Unbound { .. } => None,
         }
     }
 

@@ -11,17 +11,27 @@ use sqlparser::ast::{self, BinaryOperator, UnaryOperator};
 use crate::error::{Pos, SqlError};
 use crate::literal::{binary_operator, describe, is_literal, literal, quote};
 use crate::names::column;
+use crate::params::Collector;
 
 /// Deepest nesting of NOT and of alternating AND/OR this module follows
 /// (sqlparser's own recursion limit is lower; this is a second fence).
 const MAX_FILTER_DEPTH: usize = 128;
 
 /// Converts a WHERE expression.
-pub(crate) fn filter(expr: &ast::Expr, fallback: Pos) -> Result<Expr, SqlError> {
-    convert(expr, fallback, 0)
+pub(crate) fn filter(
+    expr: &ast::Expr,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Expr, SqlError> {
+    convert(expr, fallback, 0, params)
 }
 
-fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlError> {
+fn convert(
+    expr: &ast::Expr,
+    fallback: Pos,
+    depth: usize,
+    params: &mut Collector,
+) -> Result<Expr, SqlError> {
     let pos = || Pos::at(expr, fallback);
     if depth > MAX_FILTER_DEPTH {
         return Err(SqlError::too_complex(
@@ -31,14 +41,14 @@ fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlErr
     }
     use ast::Expr as E;
     match expr {
-        E::Nested(inner) => convert(inner, fallback, depth + 1),
+        E::Nested(inner) => convert(inner, fallback, depth + 1, params),
         E::BinaryOp {
             op: op @ (BinaryOperator::And | BinaryOperator::Or),
             ..
         } => {
             let terms = flatten(expr, op)
                 .into_iter()
-                .map(|term| convert(term, fallback, depth + 1))
+                .map(|term| convert(term, fallback, depth + 1, params))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(if *op == BinaryOperator::And {
                 Expr::And(terms)
@@ -46,11 +56,16 @@ fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlErr
                 Expr::Or(terms)
             })
         }
-        E::BinaryOp { left, op, right } => comparison(left, op, right, fallback),
+        E::BinaryOp { left, op, right } => comparison(left, op, right, fallback, params),
         E::UnaryOp {
             op: UnaryOperator::Not,
             expr: inner,
-        } => Ok(Expr::Not(Box::new(convert(inner, fallback, depth + 1)?))),
+        } => Ok(Expr::Not(Box::new(convert(
+            inner,
+            fallback,
+            depth + 1,
+            params,
+        )?))),
         E::Between {
             expr: subject,
             negated,
@@ -58,8 +73,8 @@ fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlErr
             high,
         } => Ok(Expr::Between {
             column: subject_column(subject, "BETWEEN", fallback)?,
-            low: literal(low, fallback)?,
-            high: literal(high, fallback)?,
+            low: params.value(low, fallback)?,
+            high: params.value(high, fallback)?,
             negated: *negated,
         }),
         E::InList {
@@ -70,7 +85,7 @@ fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlErr
             column: subject_column(subject, "IN", fallback)?,
             values: list
                 .iter()
-                .map(|v| literal(v, fallback))
+                .map(|v| params.value(v, fallback))
                 .collect::<Result<_, _>>()?,
             negated: *negated,
         }),
@@ -96,7 +111,7 @@ fn convert(expr: &ast::Expr, fallback: Pos, depth: usize) -> Result<Expr, SqlErr
                 return Err(SqlError::unsupported("LIKE ... ESCAPE", pos()));
             }
             let column = subject_column(subject, "LIKE", fallback)?;
-            like(column, pattern, *negated, fallback)
+            like(column, pattern, *negated, fallback, params)
         }
         E::Identifier(id) => Err(SqlError::unsupported(
             format!("bare column `{id}` used as a condition (write `{id} = TRUE`)"),
@@ -137,6 +152,7 @@ fn comparison(
     op: &BinaryOperator,
     right: &ast::Expr,
     fallback: Pos,
+    params: &mut Collector,
 ) -> Result<Expr, SqlError> {
     let pos = Pos::at(left, fallback);
     let cmp = match op {
@@ -157,12 +173,12 @@ fn comparison(
         (Some(Ok(column)), None) => Ok(Expr::Cmp {
             column,
             op: cmp,
-            value: literal(right, fallback)?,
+            value: params.value(right, fallback)?,
         }),
         (None, Some(Ok(column))) => Ok(Expr::Cmp {
             column,
             op: flip(cmp),
-            value: literal(left, fallback)?,
+            value: params.value(left, fallback)?,
         }),
         (None, None) if is_literal(left) && is_literal(right) => Err(SqlError::unsupported(
             "comparison between two literals (one side must be a column)",
@@ -208,6 +224,7 @@ fn like(
     pattern: &ast::Expr,
     negated: bool,
     fallback: Pos,
+    params: &mut Collector,
 ) -> Result<Expr, SqlError> {
     let pos = Pos::at(pattern, fallback);
     let Value::Text(text) = literal(pattern, fallback)? else {
@@ -218,6 +235,7 @@ fn like(
     };
     let has_wildcard = |s: &str| s.contains(['%', '_']);
     if !has_wildcard(&text) {
+        params.literal_site();
         return Ok(Expr::Cmp {
             column,
             op: if negated { CmpOp::Ne } else { CmpOp::Eq },

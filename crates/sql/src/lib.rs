@@ -20,6 +20,7 @@
 //! # Ok::<(), keyset_sql::SqlError>(())
 //! ```
 
+mod assign;
 mod ddl;
 mod dml;
 mod error;
@@ -28,13 +29,14 @@ mod literal;
 mod names;
 mod number;
 mod options;
+mod params;
 mod script;
 mod select;
 mod statement;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use keyset_plan::Statement;
+use keyset_plan::{ParamSlots, Statement};
 
 pub use error::SqlError;
 pub use number::{parse_float, FloatError};
@@ -44,18 +46,39 @@ use script::{split_tokens, tokenize, StatementTokens};
 
 /// Parses one or more statements separated by `;`. Input holding no
 /// statement (only whitespace, comments and `;`) is [`SqlError::Empty`].
-/// Positions in errors are counted from the start of `sql`.
+/// Positions in errors are counted from the start of `sql`. A statement
+/// with placeholders is [`SqlError::Unbound`] (see [`parse_params`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
     let statements = split_tokens(tokenize(sql)?);
     if statements.is_empty() {
         return Err(SqlError::Empty);
     }
-    statements.into_iter().map(convert_guarded).collect()
+    statements
+        .into_iter()
+        .map(|s| convert_guarded(s).and_then(without_params))
+        .collect()
 }
 
 /// Parses exactly one statement (a trailing `;` is allowed). Empty input
-/// and several statements are errors.
+/// and several statements are errors, and so are placeholders
+/// ([`SqlError::Unbound`]; see [`parse_params`]).
 pub fn parse_one(sql: &str) -> Result<Statement, SqlError> {
+    parse_params(sql).and_then(without_params)
+}
+
+/// Parses exactly one statement that may hold placeholders (`?`, `?N`,
+/// `:name`) in WHERE, VALUES, SET, LIMIT and OFFSET. A placeholder stands
+/// in the statement as NULL (LIMIT and OFFSET: unset) until
+/// `keyset_plan::bind_params` puts the caller's values in.
+///
+/// ```
+/// let (stmt, slots) = keyset_sql::parse_params("SELECT * FROM t WHERE a = ? AND b > :low")?;
+/// assert_eq!(slots.count, 2);
+/// assert_eq!(slots.placeholder(2).to_string(), ":low");
+/// # let _ = stmt;
+/// # Ok::<(), keyset_sql::SqlError>(())
+/// ```
+pub fn parse_params(sql: &str) -> Result<(Statement, ParamSlots), SqlError> {
     let mut statements = split_tokens(tokenize(sql)?);
     if statements.len() > 1 {
         let second = &statements[1];
@@ -89,10 +112,20 @@ pub fn split_statements_with_positions(text: &str) -> Result<Vec<SourceStatement
     script::source_statements(text)
 }
 
+/// The statement, refused if it holds placeholders.
+fn without_params((statement, slots): (Statement, ParamSlots)) -> Result<Statement, SqlError> {
+    match slots.used().first() {
+        None => Ok(statement),
+        Some(&first) => Err(SqlError::Unbound {
+            first: slots.placeholder(first).to_string(),
+        }),
+    }
+}
+
 /// Converts one statement. sqlparser is a third-party parser: should it
 /// ever panic on some input, the panic becomes [`SqlError::Internal`]
 /// instead of unwinding through the caller.
-fn convert_guarded(stmt: StatementTokens) -> Result<Statement, SqlError> {
+fn convert_guarded(stmt: StatementTokens) -> Result<(Statement, ParamSlots), SqlError> {
     let start = stmt.start;
     catch_unwind(AssertUnwindSafe(|| statement::convert_statement(stmt))).unwrap_or_else(|panic| {
         let message = panic

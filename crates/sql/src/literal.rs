@@ -75,7 +75,9 @@ fn value(v: &SqlValue, negative: bool, pos: Pos) -> Result<Value, SqlError> {
         SqlValue::Boolean(b) => Ok(Value::Bool(*b)),
         SqlValue::Null => Ok(Value::Null),
         SqlValue::Placeholder(p) => Err(SqlError::unsupported(
-            format!("placeholder `{p}` (statements take literals only)"),
+            format!(
+                "placeholder `{p}` here (placeholders stand for values in WHERE, VALUES, SET, LIMIT and OFFSET; a LIKE pattern is a 'string')"
+            ),
             pos,
         )),
         other => Err(SqlError::unsupported(

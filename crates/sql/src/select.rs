@@ -1,6 +1,6 @@
-//! SELECT and EXPLAIN SELECT into a keyset [`Query`]: `*` or plain columns
-//! from one table, an optional WHERE, ORDER BY columns, LIMIT and OFFSET
-//! literals. Every other clause sqlparser accepts is refused by name, in
+//! SELECT and EXPLAIN SELECT into a keyset [`Query`]: `*`, plain columns
+//! or `COUNT(*)` from one table, an optional WHERE, ORDER BY columns, LIMIT
+//! and OFFSET literals or placeholders. Every other clause sqlparser accepts is refused by name, in
 //! the order it appears in the text. The query options clause is applied
 //! by the caller (see `options.rs`).
 
@@ -15,9 +15,14 @@ use crate::error::{Pos, SqlError};
 use crate::filter::filter;
 use crate::literal::{describe, literal, quote, shorten};
 use crate::names::{column, single_table};
+use crate::params::Collector;
 
 /// Converts `EXPLAIN SELECT ...`.
-pub(crate) fn explain(stmt: &ast::Statement, fallback: Pos) -> Result<Query, SqlError> {
+pub(crate) fn explain(
+    stmt: &ast::Statement,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Query, SqlError> {
     let ast::Statement::Explain {
         describe_alias,
         analyze,
@@ -50,7 +55,7 @@ pub(crate) fn explain(stmt: &ast::Statement, fallback: Pos) -> Result<Query, Sql
         return Err(SqlError::unsupported(construct, fallback));
     }
     match statement.as_ref() {
-        ast::Statement::Query(q) => query(q, fallback),
+        ast::Statement::Query(q) => query(q, fallback, params),
         _ => Err(SqlError::unsupported(
             "EXPLAIN of a statement other than SELECT",
             fallback,
@@ -59,7 +64,11 @@ pub(crate) fn explain(stmt: &ast::Statement, fallback: Pos) -> Result<Query, Sql
 }
 
 /// Converts a SELECT query.
-pub(crate) fn query(q: &ast::Query, fallback: Pos) -> Result<Query, SqlError> {
+pub(crate) fn query(
+    q: &ast::Query,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Query, SqlError> {
     let ast::Query {
         with,
         body,
@@ -90,12 +99,18 @@ pub(crate) fn query(q: &ast::Query, fallback: Pos) -> Result<Query, SqlError> {
         SetExpr::Values(_) => return Err(SqlError::unsupported("VALUES as a query", fallback)),
         _ => return Err(SqlError::unsupported("query form", fallback)),
     };
-    let mut query = select_clause(select, fallback)?;
+    let mut query = select_clause(select, fallback, params)?;
     if let Some(order_by) = order_by {
         query.order_by = order_terms(order_by, fallback)?;
     }
+    if query.projection == Projection::Count && (order_by.is_some() || limit_clause.is_some()) {
+        return Err(SqlError::unsupported(
+            "ORDER BY, LIMIT or OFFSET with COUNT(*) (a count is one row; bound its work with WITH (max_examined = N))",
+            fallback,
+        ));
+    }
     if let Some(limit_clause) = limit_clause {
-        window(&mut query, limit_clause, fallback)?;
+        window(&mut query, limit_clause, fallback, params)?;
     }
     let unsupported = if let Some(fetch) = fetch {
         Some(("FETCH (write LIMIT)", Pos::at(fetch, fallback)))
@@ -118,7 +133,11 @@ pub(crate) fn query(q: &ast::Query, fallback: Pos) -> Result<Query, SqlError> {
     }
 }
 
-fn select_clause(select: &Select, fallback: Pos) -> Result<Query, SqlError> {
+fn select_clause(
+    select: &Select,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<Query, SqlError> {
     let Select {
         select_token: _,
         distinct,
@@ -174,7 +193,10 @@ fn select_clause(select: &Select, fallback: Pos) -> Result<Query, SqlError> {
     if let Some(prewhere) = prewhere {
         return clause("PREWHERE", Pos::at(prewhere, start));
     }
-    let filter = selection.as_ref().map(|e| filter(e, start)).transpose()?;
+    let filter = selection
+        .as_ref()
+        .map(|e| filter(e, start, params))
+        .transpose()?;
     match group_by {
         GroupByExpr::Expressions(exprs, modifiers) if exprs.is_empty() && modifiers.is_empty() => {}
         other => return clause("GROUP BY", Pos::at(other, start)),
@@ -228,6 +250,11 @@ fn projection_of(items: &[SelectItem], fallback: Pos) -> Result<Projection, SqlE
             ));
         }
         return Ok(Projection::All);
+    }
+    if let [SelectItem::UnnamedExpr(expr @ ast::Expr::Function(_))] = items {
+        if expr.to_string().eq_ignore_ascii_case("count(*)") {
+            return Ok(Projection::Count);
+        }
     }
     let mut columns = Vec::with_capacity(items.len());
     for item in items {
@@ -326,7 +353,12 @@ fn order_terms(order_by: &OrderBy, fallback: Pos) -> Result<Vec<OrderTerm>, SqlE
     Ok(terms)
 }
 
-fn window(query: &mut Query, clause: &LimitClause, fallback: Pos) -> Result<(), SqlError> {
+fn window(
+    query: &mut Query,
+    clause: &LimitClause,
+    fallback: Pos,
+    params: &mut Collector,
+) -> Result<(), SqlError> {
     match clause {
         LimitClause::LimitOffset {
             limit,
@@ -337,10 +369,14 @@ fn window(query: &mut Query, clause: &LimitClause, fallback: Pos) -> Result<(), 
                 return Err(SqlError::unsupported("LIMIT BY", Pos::at(first, fallback)));
             }
             if let Some(limit) = limit {
-                query.limit = Some(count(limit, "LIMIT", fallback)?);
+                if !params.count(limit, true, fallback)? {
+                    query.limit = Some(count(limit, "LIMIT", fallback)?);
+                }
             }
             if let Some(offset) = offset {
-                query.offset = count(&offset.value, "OFFSET", fallback)?;
+                if !params.count(&offset.value, false, fallback)? {
+                    query.offset = count(&offset.value, "OFFSET", fallback)?;
+                }
             }
             Ok(())
         }

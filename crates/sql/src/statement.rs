@@ -3,7 +3,8 @@
 //! name the statement kind that is outside the subset. The supported forms
 //! are converted by `ddl.rs`, `dml.rs` and `select.rs`.
 
-use keyset_plan::Statement;
+use keyset_plan::visit::visit_values_mut;
+use keyset_plan::{ParamSlots, Statement};
 use sqlparser::ast;
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
@@ -12,11 +13,15 @@ use sqlparser::tokenizer::Token;
 
 use crate::error::SqlError;
 use crate::options::take_query_options;
+use crate::params::Collector;
 use crate::script::{check_expression_size, is_trivia, StatementTokens};
 use crate::{ddl, dml, select};
 
-/// Parses and converts the statement held by `stmt`.
-pub(crate) fn convert_statement(mut stmt: StatementTokens) -> Result<Statement, SqlError> {
+/// Parses and converts the statement held by `stmt`, with the placeholders
+/// it holds.
+pub(crate) fn convert_statement(
+    mut stmt: StatementTokens,
+) -> Result<(Statement, ParamSlots), SqlError> {
     check_expression_size(&stmt)?;
     let options = take_query_options(&mut stmt.tokens)?;
     let lead = leading_keywords(&stmt);
@@ -29,12 +34,15 @@ pub(crate) fn convert_statement(mut stmt: StatementTokens) -> Result<Statement, 
         [tree] => tree,
         _ => return Err(SqlError::syntax("expected one statement", start)),
     };
+    let mut params = Collector::default();
     let mut converted = match tree {
-        ast::Statement::Query(q) => Statement::Select(select::query(q, start)?),
-        ast::Statement::Explain { .. } => Statement::Explain(select::explain(tree, start)?),
-        ast::Statement::Insert(insert) => dml::insert(insert, start)?,
-        ast::Statement::Update { .. } => dml::update(tree, start)?,
-        ast::Statement::Delete(delete) => dml::delete(delete, start)?,
+        ast::Statement::Query(q) => Statement::Select(select::query(q, start, &mut params)?),
+        ast::Statement::Explain { .. } => {
+            Statement::Explain(select::explain(tree, start, &mut params)?)
+        }
+        ast::Statement::Insert(insert) => dml::insert(insert, start, &mut params)?,
+        ast::Statement::Update { .. } => dml::update(tree, start, &mut params)?,
+        ast::Statement::Delete(delete) => dml::delete(delete, start, &mut params)?,
         ast::Statement::CreateTable(create) => ddl::create_table(create, start)?,
         ast::Statement::CreateIndex(create) => ddl::create_index(create, start)?,
         ast::Statement::Drop { .. } => ddl::drop(tree, start)?,
@@ -51,7 +59,9 @@ pub(crate) fn convert_statement(mut stmt: StatementTokens) -> Result<Statement, 
             }
         }
     }
-    Ok(converted)
+    let sites = visit_values_mut(&mut converted, &mut |_, _, _| {});
+    let slots = params.finish(sites, start)?;
+    Ok((converted, slots))
 }
 
 /// The first keywords of a statement ("ALTER TABLE", "BEGIN"), to name a

@@ -203,6 +203,7 @@ fn select_sql(q: &Query) -> String {
     match &q.projection {
         Projection::All => sql.push('*'),
         Projection::Columns(c) => sql.push_str(&c.join(", ")),
+        Projection::Count => sql.push_str("COUNT(*)"),
     }
     sql.push_str(&format!(" FROM {}", q.table));
     if let Some(f) = &q.filter {

@@ -204,8 +204,8 @@ fn update_with_and_without_where() {
         Statement::Update {
             table: "users".into(),
             assignments: vec![
-                ("city".into(), Value::Text("Oslo".into())),
-                ("age".into(), Value::Null),
+                ("city".into(), Value::Text("Oslo".into()).into()),
+                ("age".into(), Value::Null.into()),
             ],
             filter: Some(col("id").eq(3)),
         },
@@ -214,7 +214,7 @@ fn update_with_and_without_where() {
         stmt("UPDATE users SET age = -1"),
         Statement::Update {
             table: "users".into(),
-            assignments: vec![("age".into(), Value::Int(-1))],
+            assignments: vec![("age".into(), Value::Int(-1).into())],
             filter: None,
         },
     );

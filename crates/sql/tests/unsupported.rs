@@ -11,7 +11,7 @@ const CASES: &[(&str, &str, u64, u64)] = &[
     ("SELECT * FROM a JOIN b ON a.x = b.y", "JOIN", 1, 22),
     ("SELECT * FROM a, b", "several tables", 1, 18),
     ("SELECT city FROM t GROUP BY city", "GROUP BY", 1, 29),
-    ("SELECT count(*) FROM t", "function call `count`", 1, 8),
+    ("SELECT count(a) FROM t", "function call `count`", 1, 8),
     (
         "SELECT city, COUNT(*) FROM t GROUP BY city",
         "function call `count`",
@@ -79,8 +79,18 @@ const CASES: &[(&str, &str, u64, u64)] = &[
         1,
         27,
     ),
-    ("SELECT * FROM t WHERE a = ?", "placeholder `?`", 1, 27),
-    ("SELECT * FROM t WHERE a = $1", "placeholder `$1`", 1, 27),
+    (
+        "SELECT * FROM t WHERE a LIKE ?",
+        "placeholder `?` here",
+        1,
+        30,
+    ),
+    (
+        "SELECT * FROM t ORDER BY ?",
+        "ORDER BY a position or literal",
+        1,
+        26,
+    ),
     ("SELECT * FROM t WHERE a = CAST(1 AS TEXT)", "CAST", 1, 32),
     (
         "SELECT * FROM t WHERE a = CASE WHEN b = 1 THEN 2 END",
@@ -183,10 +193,15 @@ const CASES: &[(&str, &str, u64, u64)] = &[
         1,
         1,
     ),
-    ("UPDATE t SET a = b", "column reference `b`", 1, 18),
     (
-        "UPDATE t SET a = a + 1 WHERE id = 1",
-        "arithmetic operator `+`",
+        "UPDATE t SET a = -b",
+        "arithmetic on a non-number `-b`",
+        1,
+        19,
+    ),
+    (
+        "UPDATE t SET a = a / 2 WHERE id = 1",
+        "arithmetic operator `/`",
         1,
         18,
     ),

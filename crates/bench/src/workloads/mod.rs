@@ -97,11 +97,13 @@ const fn group(name: &'static str, reads_bench: bool, run: GroupFn) -> Group {
     }
 }
 
-const GROUPS: [Group; 16] = [
+const GROUPS: [Group; 18] = [
     group("scan", true, layout::scan),
     group("pk", true, point::pk_get),
+    group("pk_param", true, point::pk_get_param),
     group("pk_sql", true, point::pk_get_sql),
     group("first_page_asc", true, pages::first_page_asc),
+    group("first_page_params", true, pages::first_page_params),
     group("first_page_desc", true, pages::first_page_desc),
     group("depth", true, pages::depth),
     group("drain", true, drains::drain_range),
@@ -309,6 +311,8 @@ mod tests {
         for expected in [
             "pk get (prepared)",
             "pk get (SQL text each call)",
+            "primary-key get, prepared with a parameter",
+            "first page, prepared with parameters",
             "first page, index range, ASC",
             "first page, index range, DESC",
             "page at 90% depth, keyset pagination",
@@ -333,7 +337,7 @@ mod tests {
                 "no result named {expected:?} in {names:#?}"
             );
         }
-        assert_eq!(results.len(), 28, "{names:#?}");
+        assert_eq!(results.len(), 30, "{names:#?}");
         for m in results.iter().filter(|m| m.name.contains("shard merge")) {
             assert!(
                 m.note.contains("observer (one more drain, untimed): peak ")

@@ -5,7 +5,7 @@
 
 use std::ops::Bound;
 
-use keyset::{col, Cursor, Query, SortDirection, Value};
+use keyset::{col, params, Cursor, Query, SortDirection, Value};
 use keyset_store::Direction;
 
 use super::{Env, PAGE, TABLE};
@@ -106,6 +106,47 @@ fn one_direction(env: &Env, starts: &[i64], dir: SortDirection) -> Result<Measur
         })),
     };
     env.measure(name, Unit::US_PER_PAGE, &mut sides, 4, String::new())
+}
+
+/// The first page of `b >= ? ORDER BY b, id LIMIT ?` through a statement
+/// prepared once, the start and the page size bound as parameters on each
+/// call (SQLite: its prepared statement, the start bound).
+pub fn first_page_params(env: &Env) -> Result<Vec<Measurement>> {
+    let name = "first page, prepared with parameters";
+    let starts = starts(env);
+    let prepared = env.db.prepare(&format!(
+        "SELECT * FROM {TABLE} WHERE b >= ? ORDER BY b, id LIMIT ?"
+    ))?;
+    let page = PAGE as i64;
+    let plan = keyset_side::checked(
+        name,
+        prepared.plan(params![starts[0], page])?,
+        Shape::IndexRange,
+    )?;
+    let sql =
+        format!("SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE b >= ?1 ORDER BY b, id LIMIT {PAGE}");
+    env.explain(name, &plan, &sql.replace("?1", &starts[0].to_string()))?;
+    let mut stmt = env.sqlite.prepare(&sql)?;
+    let at = |i: u64| i as usize % starts.len();
+    let mut sides = Sides {
+        keyset: Box::new(|i, sink| {
+            keyset_side::push_page(prepared.query(params![starts[at(i)], page], None)?, sink);
+            Ok(())
+        }),
+        sqlite: Box::new(|i, sink| {
+            sqlite_side::rows_into(&mut stmt, [starts[at(i)]], sink)?;
+            Ok(())
+        }),
+        raw: None,
+    };
+    let note = "bind + plan + run".to_owned();
+    Ok(vec![env.measure(
+        name,
+        Unit::US_PER_PAGE,
+        &mut sides,
+        4,
+        note,
+    )?])
 }
 
 /// Where the page at 90% depth starts: keyset's cursor, and the (b, id)

@@ -1,7 +1,9 @@
-//! Primary-key gets: with plans built beforehand (keyset's prepared
-//! statement), and through SQL text parsed on every call on both sides.
+//! Primary-key gets: with plans built beforehand, with a statement
+//! prepared once and its key bound as a parameter on each call, and through
+//! SQL text given on every call (keyset's statement cache against SQLite
+//! preparing it each time).
 
-use keyset::{col, Query};
+use keyset::{col, params, Query};
 
 use super::{Env, TABLE};
 use crate::error::Result;
@@ -65,36 +67,65 @@ pub fn pk_get(env: &Env) -> Result<Vec<Measurement>> {
     )?])
 }
 
-/// Gets by primary key through SQL text: keyset parses and plans every
-/// call, SQLite prepares every call (no statement cache).
+/// Gets of random rows by primary key through a statement prepared once
+/// (`db.prepare`), the key bound as a parameter on every call: keyset binds
+/// and plans each call, SQLite binds.
+pub fn pk_get_param(env: &Env) -> Result<Vec<Measurement>> {
+    let name = "primary-key get, prepared with a parameter";
+    let ids = random_ids(env);
+    let keyset_sql = format!("SELECT * FROM {TABLE} WHERE id = ?");
+    let prepared = env.db.prepare(&keyset_sql)?;
+    let plan = keyset_side::checked(name, prepared.plan(params![ids[0]])?, Shape::ByKeys)?;
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = ?1");
+    env.explain(name, &plan, &sql.replace("?1", &ids[0].to_string()))?;
+    let mut stmt = env.sqlite.prepare(&sql)?;
+    let at = |i: u64| i as usize % KEYS;
+    let mut sides = Sides {
+        keyset: Box::new(|i, sink| {
+            keyset_side::push_page(prepared.query(params![ids[at(i)]], None)?, sink);
+            Ok(())
+        }),
+        sqlite: Box::new(|i, sink| {
+            sqlite_side::rows_into(&mut stmt, [ids[at(i)]], sink)?;
+            Ok(())
+        }),
+        raw: None,
+    };
+    let note = "bind + plan + run".to_owned();
+    Ok(vec![env.measure(
+        name,
+        Unit::US_PER_GET,
+        &mut sides,
+        8,
+        note,
+    )?])
+}
+
+/// Gets by primary key through SQL text given on every call, the key a
+/// parameter: keyset finds the parsed statement in its statement cache,
+/// SQLite prepares the text every call (no statement cache).
 pub fn pk_get_sql(env: &Env) -> Result<Vec<Measurement>> {
     let name = "pk get (SQL text each call)";
     let ids = random_ids(env);
     let db = &env.db;
     let conn = &env.sqlite;
+    let keyset_sql = format!("SELECT * FROM {TABLE} WHERE id = ?1");
+    let sqlite_sql = format!("SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = ?1");
     let at = |i: u64| i as usize % KEYS;
     let mut sides = Sides {
         keyset: Box::new(|i, sink| {
-            let sql = format!("SELECT * FROM {TABLE} WHERE id = {}", ids[at(i)]);
-            let page = db.query(&sql, None)?;
-            sink.page_cost(page.stats().keys_examined, page.stats().peak_buffered);
-            for row in page.into_rows() {
-                sink.push(row.into_values());
-            }
+            let page = db.query_params(&keyset_sql, params![ids[at(i)]], None)?;
+            keyset_side::push_page(page, sink);
             Ok(())
         }),
         sqlite: Box::new(|i, sink| {
-            let sql = format!(
-                "SELECT {SELECT_COLUMNS} FROM {TABLE} WHERE id = {}",
-                ids[at(i)]
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            sqlite_side::rows_into(&mut stmt, [], sink)?;
+            let mut stmt = conn.prepare(&sqlite_sql)?;
+            sqlite_side::rows_into(&mut stmt, [ids[at(i)]], sink)?;
             Ok(())
         }),
         raw: None,
     };
-    let note = "parse + plan + run".to_owned();
+    let note = "keyset: statement cache + bind + plan + run; SQLite: prepare + run".to_owned();
     Ok(vec![env.measure(
         name,
         Unit::US_PER_GET,

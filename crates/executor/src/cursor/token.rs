@@ -155,7 +155,10 @@ pub(super) fn open_envelope<'a>(
             .ok_or(CursorError::Truncated)?;
         let mut be = [0u8; SNAPSHOT_SEQ_LEN];
         be.copy_from_slice(seq);
-        (Some(u64::from_be_bytes(be)), &signed[HEADER_LEN + SNAPSHOT_SEQ_LEN..])
+        (
+            Some(u64::from_be_bytes(be)),
+            &signed[HEADER_LEN + SNAPSHOT_SEQ_LEN..],
+        )
     } else {
         (None, &signed[HEADER_LEN..])
     };

@@ -7,6 +7,7 @@
 //! positions into tokens. A budget may stop any phase of any page; the
 //! page then says why and carries a cursor that resumes where it stopped.
 
+mod count;
 mod cursors;
 mod frontier;
 mod streaming;
@@ -20,6 +21,7 @@ use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor, CursorError};
 use crate::error::ExecError;
 
+pub use count::{count_rows, Count, COUNT_CHUNK};
 pub(crate) use cursors::{countable, Minter};
 
 /// Why a page ended. Never make a caller guess from a short page.
@@ -172,10 +174,7 @@ pub fn check_consistency(cursor: Option<u64>, page: Option<u64>) -> Result<(), C
     match (cursor, page) {
         (None, None) => Ok(()),
         (Some(c), Some(p)) if c == p => Ok(()),
-        (Some(c), Some(p)) => Err(CursorError::SnapshotMismatch {
-            cursor: c,
-            page: p,
-        }),
+        (Some(c), Some(p)) => Err(CursorError::SnapshotMismatch { cursor: c, page: p }),
         (Some(_), None) => Err(CursorError::SnapshotOnLive),
         (None, Some(_)) => Err(CursorError::LiveOnSnapshot),
     }

@@ -8,6 +8,7 @@ mod choose;
 mod constraints;
 mod exact;
 mod order;
+mod rebind;
 
 use keyset_store::{Catalog, TableDef};
 
@@ -24,6 +25,7 @@ pub use choose::{MAX_EXPANDED_KEYS, MAX_OR_DEPTH, MAX_UNION_CHILDREN};
 use constraints::{ColumnConstraint, Constraints};
 pub(crate) use order::natural_columns as natural_order_columns;
 use order::OrderContext;
+pub use rebind::replan_with;
 
 /// Plans a query against the catalog.
 pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
@@ -43,7 +45,13 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         None => None,
         Some(expr) => Some(canonical_predicate(bind(expr, &table)?)),
     };
-    let order_by = resolve_order(query, &table)?;
+    // A count's order changes nothing it returns: it streams in the
+    // access path's own order, never through a top-k heap.
+    let order_by = if query.projection == Projection::Count {
+        Vec::new()
+    } else {
+        resolve_order(query, &table)?
+    };
     let projection = resolve_projection(query, &table)?;
 
     let conjuncts = top_conjuncts(filter.as_ref());
@@ -128,6 +136,7 @@ fn resolve_order(query: &Query, table: &TableDef) -> Result<Vec<OrderColumn>, Pl
 fn resolve_projection(query: &Query, table: &TableDef) -> Result<Vec<usize>, PlanError> {
     match &query.projection {
         Projection::All => Ok((0..table.columns.len()).collect()),
+        Projection::Count => Ok(Vec::new()),
         Projection::Columns(names) => names
             .iter()
             .map(|name| {
