@@ -283,3 +283,88 @@ fn concurrent_transfers_between_overlapping_accounts_keep_the_total() {
     // path itself is checked deterministically above.
     eprintln!("{} conflicts retried", conflicts.load(Ordering::Relaxed));
 }
+
+#[test]
+fn concurrent_increments_outside_transactions_lose_no_update() {
+    let db = Db::memory().expect("db");
+    db.execute("CREATE TABLE counter (id INT PRIMARY KEY, n INT NOT NULL)")
+        .expect("create");
+    db.execute("INSERT INTO counter VALUES (1, 0), (2, 0)")
+        .expect("rows");
+    let per_thread = if std::env::var_os("KEYSET_LONG_TESTS").is_some() {
+        2_000
+    } else {
+        250
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            thread::spawn(move || {
+                for _ in 0..per_thread {
+                    let changed = db
+                        .execute("UPDATE counter SET n = n + 1 WHERE id = 1")
+                        .expect("increment");
+                    assert!(
+                        matches!(changed, keyset::Outcome::Changed(1)),
+                        "{changed:?}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let page = db
+        .query("SELECT n FROM counter WHERE id = 1", None)
+        .expect("read");
+    assert_eq!(page.rows()[0].get::<i64>("n").expect("n"), 4 * per_thread);
+}
+
+#[test]
+fn sql_statements_run_inside_a_transaction_with_and_without_parameters() {
+    let db = db_with(3);
+    let mut tx = db.begin().expect("begin");
+    assert_eq!(
+        tx.execute("UPDATE acct SET bal = bal * 2 WHERE id >= 2")
+            .expect("update"),
+        2
+    );
+    assert_eq!(
+        tx.execute_params("INSERT INTO acct VALUES (?1, ?2)", keyset::params![4, 40])
+            .expect("insert"),
+        1
+    );
+    assert_eq!(
+        tx.execute("DELETE FROM acct WHERE id = 1").expect("delete"),
+        1
+    );
+    let seen = tx
+        .query_params(
+            "SELECT * FROM acct WHERE bal >= ? ORDER BY bal LIMIT 10",
+            keyset::params![0],
+            None,
+        )
+        .expect("query");
+    assert_eq!(ids_and_bals(&seen), vec![(2, 40), (4, 40), (3, 60)]);
+    assert!(
+        tx.execute("CREATE TABLE x (id INT PRIMARY KEY)").is_err(),
+        "no DDL inside"
+    );
+    assert!(
+        tx.execute("INSERT INTO acct VALUES (2, 0)").is_err(),
+        "a key the transaction sees"
+    );
+    // Untouched outside until commit.
+    let before = ids_and_bals(
+        &db.query("SELECT * FROM acct LIMIT 10", None)
+            .expect("outside"),
+    );
+    assert_eq!(before, vec![(1, 10), (2, 20), (3, 30)]);
+    tx.commit().expect("commit");
+    let after = ids_and_bals(
+        &db.query("SELECT * FROM acct LIMIT 10", None)
+            .expect("after"),
+    );
+    assert_eq!(after, vec![(2, 40), (3, 60), (4, 40)]);
+}

@@ -10,7 +10,7 @@ use std::ops::Bound;
 use bytes::Bytes;
 use keyset_executor::cursor::{
     open_cursor, Anchor, Cursor, CursorError, CursorKeys, CursorState, MacKey, ShardPosition,
-    MAX_CURSOR_BYTES,
+    CURSOR_VERSION, MAX_CURSOR_BYTES,
 };
 use keyset_plan::{
     AccessPath, CursorKind, OrderStrategy, Plan, PlanSignature, ShardSet, SortDirection,
@@ -72,7 +72,9 @@ fn every_single_byte_change_is_rejected() {
                     let error = parse_and_open(&encode(&changed), &plan).unwrap_err();
                     let expected = match at {
                         0 | 1 => CursorError::BadMagic,
-                        2 => CursorError::UnsupportedVersion { found: 1 ^ flip },
+                        2 => CursorError::UnsupportedVersion {
+                            found: CURSOR_VERSION ^ flip,
+                        },
                         _ => CursorError::BadMac,
                     };
                     assert_eq!(error, expected, "byte {at} xor {flip:#04x}");
@@ -191,7 +193,7 @@ fn envelope_fields_are_checked_in_order_each_with_its_own_variant() {
     for (at, value, what) in [
         (3, 9u8, "kind code 9"),
         (4, 2, "direction code 2"),
-        (5, 0b10, "flag"),
+        (5, 0b1_0000, "flag"),
     ] {
         let mut forged = raw.clone();
         forged[at] = value;
@@ -560,8 +562,8 @@ fn garbage_text_is_refused_with_the_right_variant() {
     for short in [
         &b"K"[..],
         b"KS",
-        b"KS\x01",
-        &[b"KS\x01".as_slice(), &noise[..40]].concat(),
+        b"KS\x02",
+        &[b"KS\x02".as_slice(), &noise[..40]].concat(),
     ] {
         assert_eq!(
             parse_and_open(&encode(short), &plan),
@@ -623,7 +625,7 @@ proptest! {
         let (plan, _) = scenarios(Direction::Desc).swap_remove(which);
         let bytes = if envelope_like {
             // Past magic and version, so the MAC check is what refuses it.
-            [b"KS\x01".as_slice(), &body].concat()
+            [b"KS\x02".as_slice(), &body].concat()
         } else {
             body
         };

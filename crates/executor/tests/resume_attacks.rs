@@ -10,7 +10,7 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 use keyset_executor::cursor::{
-    Anchor, CursorError, CursorState, ShardPosition, SortedPass, SortedRow,
+    Anchor, CursorError, CursorState, ShardPosition, SortedPass, SortedRow, CURSOR_VERSION,
 };
 use keyset_plan::{AccessPath, Plan};
 use keyset_store::{ColumnType, Direction, RawIndexKey, Value};
@@ -111,7 +111,9 @@ fn resume_states_round_trip_and_every_byte_change_is_refused_by_the_mac() {
                 changed[at] ^= flip;
                 let expected = match at {
                     0 | 1 => CursorError::BadMagic,
-                    2 => CursorError::UnsupportedVersion { found: 1 ^ flip },
+                    2 => CursorError::UnsupportedVersion {
+                        found: CURSOR_VERSION ^ flip,
+                    },
                     _ => CursorError::BadMac,
                 };
                 assert_eq!(
@@ -346,7 +348,7 @@ fn malformed_top_k_pass_bytes_are_refused_after_the_mac() {
         Err(CursorError::AnchorMalformed { reason }) if reason.contains("trailing")
     ));
     let mut unknown_flag = raw;
-    unknown_flag[5] |= 0b1000;
+    unknown_flag[5] |= 0b1_0000;
     assert!(matches!(
         open(&sign(unknown_flag), &full),
         Err(CursorError::Malformed { reason }) if reason.contains("unknown flag")

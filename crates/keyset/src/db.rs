@@ -19,6 +19,10 @@ use crate::row::Row;
 use crate::stream::RowStream;
 use crate::write;
 
+/// How many times an UPDATE or DELETE outside a transaction is tried when
+/// concurrent commits keep writing the rows it writes.
+pub const MAX_WRITE_ATTEMPTS: u32 = 64;
+
 /// What `execute` did.
 #[derive(Clone, Debug)]
 pub enum Outcome {
@@ -328,13 +332,37 @@ impl Db {
                 table,
                 assignments,
                 filter,
-            } => write::update(self, &table, &assignments, filter).map(Outcome::Changed),
-            Statement::Delete { table, filter } => {
-                write::delete(self, &table, filter).map(Outcome::Changed)
-            }
+            } => self
+                .retrying(|tx| write::update(tx, &table, &assignments, filter.clone()))
+                .map(Outcome::Changed),
+            Statement::Delete { table, filter } => self
+                .retrying(|tx| write::delete(tx, &table, filter.clone()))
+                .map(Outcome::Changed),
             Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
             Statement::Explain(query) => {
                 Ok(Outcome::Explain(keyset_plan::explain(&self.plan(&query)?)))
+            }
+        }
+    }
+
+    /// Runs `work` as a transaction of its own, again when its commit
+    /// conflicts with a concurrent one, up to `MAX_WRITE_ATTEMPTS` times:
+    /// an UPDATE or DELETE outside `BEGIN ... COMMIT` reads and writes one
+    /// snapshot, so no concurrent update is lost.
+    fn retrying(&self, work: impl Fn(&mut crate::Transaction) -> Result<u64>) -> Result<u64> {
+        let mut attempt = 1;
+        loop {
+            let mut tx = self.begin()?;
+            let changed = work(&mut tx)?;
+            match tx.commit() {
+                Ok(_) => return Ok(changed),
+                Err(e) if e.is_retryable() && attempt < MAX_WRITE_ATTEMPTS => {
+                    // Back off a little more each time, so that writers
+                    // racing for one row take turns.
+                    std::thread::sleep(std::time::Duration::from_micros(u64::from(attempt) * 20));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -435,7 +463,39 @@ impl Db {
         ctx: &ExecContext,
         columns: Arc<[String]>,
     ) -> Result<Page> {
+        if plan.consistency == keyset_plan::Consistency::Snapshot {
+            return self.snapshot_page(plan, cursor, ctx, columns);
+        }
         self.page_in_view(&self.inner.store.read(), plan, cursor, ctx, columns)
+    }
+
+    /// A page of a snapshot traversal: the first page pins the current view
+    /// (held until the retention limit ends it); a cursor is checked in the
+    /// order of DESIGN section 6, its snapshot `seq` last, and its page
+    /// reads the view at that `seq`.
+    fn snapshot_page(
+        &self,
+        plan: &Plan,
+        cursor: Option<&Cursor>,
+        ctx: &ExecContext,
+        columns: Arc<[String]>,
+    ) -> Result<Page> {
+        let store = &self.inner.store;
+        let seq = match cursor {
+            None => store.pin_detached(),
+            Some(c) => {
+                let state = keyset_executor::open_cursor(c, &ctx.keys, ctx.database, plan)?;
+                state
+                    .snapshot
+                    .ok_or(keyset_executor::CursorError::LiveOnSnapshot)?
+            }
+        };
+        let view = store
+            .read_at_seq(seq)
+            .map_err(|lost| crate::snapshot::cursor_snapshot_lost(seq, &lost))?;
+        let mut ctx = ctx.clone();
+        ctx.snapshot = Some(seq);
+        self.page_in_view(&view, plan, cursor, &ctx, columns)
     }
 
     /// One page of `plan` read through `view` (the current view, or a

@@ -184,6 +184,21 @@ impl Parsed {
     }
 }
 
+/// `sql` parsed with `params` bound (a transaction's `execute_params` and
+/// `query_params`).
+pub(crate) fn bound_statement(db: &Db, sql: &str, params: &Params) -> Result<Statement> {
+    let parsed = Parsed::new(sql)?;
+    if parsed.slots.is_empty() && params.is_empty() {
+        return Ok(parsed.template);
+    }
+    Ok(bind_params(
+        &parsed.template,
+        &parsed.slots,
+        params,
+        db.store().read().catalog(),
+    )?)
+}
+
 /// Whether a plan was made for the table's current schema.
 fn fresh(plan: &Plan, catalog: &Catalog) -> bool {
     catalog

@@ -61,14 +61,26 @@ impl Snapshot {
             .store()
             .read_pinned(&self.pin)
             .map_err(|lost| snapshot_lost(&lost))?;
-        self.db.page_in_view(
-            &view,
-            &plan,
-            cursor,
-            self.db.exec_context(),
-            projected_columns(&plan),
-        )
+        let mut ctx = self.db.exec_context().clone();
+        ctx.snapshot = Some(self.pin.seq());
+        self.db
+            .page_in_view(&view, &plan, cursor, &ctx, projected_columns(&plan))
     }
+}
+
+/// Why a snapshot cursor's `seq` is no longer held, as a cursor error.
+pub(crate) fn cursor_snapshot_lost(seq: u64, lost: &PinLost) -> Error {
+    let why = match lost {
+        PinLost::Released => "its snapshot was released".to_owned(),
+        PinLost::Expired { age, retention } => format!(
+            "it is {:.1}s old and expired under the retention limit ({:.1}s, at most {} \
+             snapshots held)",
+            age.as_secs_f64(),
+            retention.max_age.as_secs_f64(),
+            retention.max_count
+        ),
+    };
+    Error::InvalidCursor(keyset_executor::CursorError::SnapshotExpired { seq, why })
 }
 
 pub(crate) fn snapshot_lost(lost: &PinLost) -> Error {

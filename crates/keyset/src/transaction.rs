@@ -53,6 +53,85 @@ impl Transaction {
         }
     }
 
+    /// The database this transaction belongs to.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Runs an INSERT, UPDATE or DELETE in the transaction (buffered until
+    /// `commit`); returns the rows it changes. A SELECT goes through
+    /// `query`; schema changes cannot run inside a transaction.
+    pub fn execute(&mut self, sql: &str) -> Result<u64> {
+        self.run(keyset_sql::parse_one(sql)?)
+    }
+
+    /// `execute` with parameters bound (see [`crate::Db::execute_params`]).
+    pub fn execute_params(&mut self, sql: &str, params: crate::Params) -> Result<u64> {
+        let statement = crate::prepared::bound_statement(&self.db, sql, &params)?;
+        self.run(statement)
+    }
+
+    /// `query` with parameters bound (see [`crate::Db::query_params`]).
+    pub fn query_params(
+        &self,
+        sql: &str,
+        params: crate::Params,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page> {
+        match crate::prepared::bound_statement(&self.db, sql, &params)? {
+            Statement::Select(query) => self.query_with(&query, cursor),
+            _ => Err(Error::WrongStatement(
+                "query_params() takes a SELECT; use execute_params() for other statements".into(),
+            )),
+        }
+    }
+
+    /// Runs a parsed write statement in the transaction.
+    pub(crate) fn run(&mut self, statement: Statement) -> Result<u64> {
+        match statement {
+            Statement::Insert {
+                table,
+                columns,
+                rows,
+            } => {
+                if let Some(def) = self.db.table(&table) {
+                    crate::write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
+                }
+                let n = rows.len() as u64;
+                for row in rows {
+                    let input = match &columns {
+                        None => RowInput::Positional(row),
+                        Some(columns) if columns.len() == row.len() => {
+                            RowInput::Named(columns.iter().cloned().zip(row).collect())
+                        }
+                        Some(columns) => {
+                            return Err(Error::WrongStatement(format!(
+                                "INSERT names {} columns but a row has {} values",
+                                columns.len(),
+                                row.len()
+                            )))
+                        }
+                    };
+                    self.write_row(&table, input, true)?;
+                }
+                Ok(n)
+            }
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => crate::write::update(self, &table, &assignments, filter),
+            Statement::Delete { table, filter } => crate::write::delete(self, &table, filter),
+            Statement::Select(_) | Statement::Explain(_) => Err(Error::WrongStatement(
+                "execute() in a transaction takes INSERT, UPDATE or DELETE; use query() for a SELECT"
+                    .into(),
+            )),
+            _ => Err(Error::WrongStatement(
+                "schema changes cannot run inside a transaction: commit or roll it back first".into(),
+            )),
+        }
+    }
+
     /// The sequence number of the snapshot this transaction reads.
     pub fn snapshot_seq(&self) -> u64 {
         self.pin.seq()

@@ -1,18 +1,20 @@
-//! INSERT, UPDATE and DELETE on top of batches. UPDATE and DELETE read the
-//! matching rows with the ordinary planner and executor (page by page),
-//! then commit one batch: all of the statement or none of it. They are not
-//! isolated from concurrent writers between the read and the commit. A SET
-//! value may compute from the row (`n = n + 1`); a value that cannot be
-//! computed (an INT overflow) fails the whole statement, naming the column
-//! and the row, before anything is written.
+//! INSERT, UPDATE and DELETE on top of batches and transactions. UPDATE
+//! and DELETE read the matching rows with the ordinary planner and executor
+//! (page by page) in a transaction's view and buffer their writes in it:
+//! inside `BEGIN ... COMMIT` that is the caller's transaction; outside, the
+//! statement runs as a transaction of its own, retried a bounded number of
+//! times when a concurrent commit wrote the same rows, so no update is
+//! lost. A SET value may compute from the row (`n = n + 1`); a value that
+//! cannot be computed (an INT overflow) fails the whole statement, naming
+//! the column and the row, before anything is written.
 
 use std::collections::HashMap;
 
 use keyset_plan::{BoundSet, Expr, PlanError, Query, SetExpr};
 use keyset_store::{Batch, RawDataKey, RowInput, TableDef, Value};
 
-use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::transaction::Transaction;
 
 /// Rows read per page while collecting the targets of UPDATE or DELETE.
 const TARGET_PAGE: usize = 1024;
@@ -112,15 +114,16 @@ fn key_text(key: &[Value]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// Every full row the filter accepts (values in column order).
-fn targets(db: &Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>> {
+/// Every full row the filter accepts (values in column order), read in
+/// the transaction's view.
+fn targets(tx: &Transaction, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>> {
     let mut query = Query::table(table).limit(TARGET_PAGE);
     query.filter = filter;
-    let plan = db.plan(&query)?;
+    let plan = tx.db().plan(&query)?;
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = db.page(&plan, cursor.as_ref())?;
+        let page = tx.page(&plan, cursor.as_ref())?;
         out.extend(page.rows.into_iter().map(|r| r.into_values()));
         match page.next {
             Some(next) => cursor = Some(next),
@@ -129,15 +132,20 @@ fn targets(db: &Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>
     }
 }
 
+/// UPDATE inside `tx`: reads the targets in its view and buffers the new
+/// rows in it.
 pub(crate) fn update(
-    db: &Db,
+    tx: &mut Transaction,
     table: &str,
     assignments: &[(String, SetExpr)],
     filter: Option<Expr>,
 ) -> Result<u64> {
-    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
-        table: table.to_owned(),
-    })?;
+    let def = tx
+        .db()
+        .table(table)
+        .ok_or_else(|| PlanError::UnknownTable {
+            table: table.to_owned(),
+        })?;
     let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
     for (column, value) in assignments {
         let at = def
@@ -148,8 +156,8 @@ pub(crate) fn update(
             })?;
         positions.push((at, value.bind(&def)?));
     }
-    let rows = targets(db, table, filter)?;
-    let mut batch = Batch::new();
+    let rows = targets(tx, table, filter)?;
+    let mut changes = Vec::with_capacity(rows.len());
     for old in &rows {
         let mut new = old.clone();
         for (at, value) in &positions {
@@ -161,35 +169,39 @@ pub(crate) fn update(
                 source: Box::new(source),
             })?;
         }
-        let (old_key, new_key) = (primary_key(&def, old), primary_key(&def, &new));
-        if old_key == new_key {
-            batch.put(table, new);
+        changes.push((primary_key(&def, old), new));
+    }
+    // Keys that move are deleted first, so that two rows may swap keys
+    // and a new key is refused only if a row that stays holds it.
+    for (old_key, new) in &changes {
+        if *old_key != primary_key(&def, new) {
+            tx.delete(table, old_key.clone())?;
+        }
+    }
+    for (old_key, new) in changes {
+        if old_key == primary_key(&def, &new) {
+            tx.put(table, new)?;
         } else {
             // A new key must be free: SQL refuses an UPDATE that would
             // overwrite another row or give two rows one key.
-            batch.delete(table, old_key);
-            batch.insert(table, RowInput::Positional(new));
+            tx.insert(table, new)?;
         }
     }
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    db.store().commit(&batch).map_err(Error::from)?;
     Ok(rows.len() as u64)
 }
 
-pub(crate) fn delete(db: &Db, table: &str, filter: Option<Expr>) -> Result<u64> {
-    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
-        table: table.to_owned(),
-    })?;
-    let rows = targets(db, table, filter)?;
-    let mut batch = Batch::new();
+/// DELETE inside `tx`.
+pub(crate) fn delete(tx: &mut Transaction, table: &str, filter: Option<Expr>) -> Result<u64> {
+    let def = tx
+        .db()
+        .table(table)
+        .ok_or_else(|| PlanError::UnknownTable {
+            table: table.to_owned(),
+        })?;
+    let rows = targets(tx, table, filter)?;
+    let mut deleted = 0;
     for row in &rows {
-        batch.delete(table, primary_key(&def, row));
+        deleted += u64::from(tx.delete(table, primary_key(&def, row))?);
     }
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    let info = db.store().commit(&batch)?;
-    Ok(info.deletes as u64)
+    Ok(deleted)
 }

@@ -22,7 +22,7 @@ const MAX_LISTED_KEYS: usize = 8;
 pub fn explain(plan: &Plan) -> String {
     let table = &plan.table;
     let mut out = String::new();
-    let _ = writeln!(
+    let _ = write!(
         out,
         "Query {}  [{}]  cursor={}  shards={}  merge={}",
         table.name,
@@ -31,6 +31,10 @@ pub fn explain(plan: &Plan) -> String {
         shards_text(&plan.shards, table.shards),
         plan.merge.name()
     );
+    let _ = match plan.consistency {
+        crate::query::Consistency::Live => writeln!(out),
+        crate::query::Consistency::Snapshot => writeln!(out, "  consistency=snapshot"),
+    };
     write_path(&mut out, table, &plan.access, 1, None);
     let order: Vec<String> = plan
         .order

@@ -30,6 +30,7 @@ pub use param::{
 pub use plan::{CursorKind, OrderColumn, OrderStrategy, Plan, PlanSignature, ShardSet};
 pub use planner::{plan, replan_with};
 pub use query::{
-    Budget, MergeMode, OrderTerm, Projection, Query, SortDirection, Statement, MAX_LIMIT,
+    Budget, Consistency, MergeMode, OrderTerm, Projection, Query, SortDirection, Statement,
+    MAX_LIMIT,
 };
 pub use signature::signature;

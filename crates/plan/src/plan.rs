@@ -134,6 +134,9 @@ pub struct Plan {
     pub offset: usize,
     pub budget: Budget,
     pub merge: MergeMode,
+    /// Live or snapshot pages; not part of the signature (a cursor's own
+    /// snapshot flag is checked against it instead).
+    pub consistency: crate::query::Consistency,
     pub shards: ShardSet,
     pub cursor_kind: CursorKind,
     pub signature: PlanSignature,

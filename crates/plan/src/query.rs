@@ -49,6 +49,26 @@ pub enum Projection {
     Count,
 }
 
+/// Which view the pages of a traversal read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Consistency {
+    /// Each page reads the newest view (DESIGN section 6, guarantee 7).
+    #[default]
+    Live,
+    /// Every page reads the first page's view, whose `seq` the cursor
+    /// carries (guarantee 8).
+    Snapshot,
+}
+
+impl Consistency {
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Live => "live",
+            Consistency::Snapshot => "snapshot",
+        }
+    }
+}
+
 /// How the shards of a sharded table are merged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum MergeMode {
@@ -85,6 +105,8 @@ pub struct Query {
     pub budget: Budget,
     pub projection: Projection,
     pub merge: MergeMode,
+    /// Live (the default) or a snapshot traversal.
+    pub consistency: Consistency,
 }
 
 impl Query {
@@ -99,6 +121,7 @@ impl Query {
             budget: Budget::default(),
             projection: Projection::All,
             merge: MergeMode::default(),
+            consistency: Consistency::default(),
         }
     }
 
@@ -152,6 +175,13 @@ impl Query {
 
     pub fn merge(mut self, mode: MergeMode) -> Query {
         self.merge = mode;
+        self
+    }
+
+    /// Live pages (the default) or a snapshot traversal: every page reads
+    /// the first page's view.
+    pub fn consistency(mut self, consistency: Consistency) -> Query {
+        self.consistency = consistency;
         self
     }
 }

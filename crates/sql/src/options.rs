@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use keyset_plan::{MergeMode, Query};
+use keyset_plan::{Consistency, MergeMode, Query};
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -15,7 +15,13 @@ use crate::literal::shorten;
 use crate::script::is_trivia;
 
 /// The names of the query options.
-const QUERY_OPTIONS: [&str; 4] = ["merge", "max_examined", "max_bytes", "timeout_ms"];
+const QUERY_OPTIONS: [&str; 5] = [
+    "merge",
+    "max_examined",
+    "max_bytes",
+    "timeout_ms",
+    "consistency",
+];
 
 /// The options of one query, as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,6 +30,7 @@ pub(crate) struct QueryOptions {
     pub max_examined: Option<u64>,
     pub max_bytes: Option<u64>,
     pub timeout: Option<Duration>,
+    pub consistency: Option<Consistency>,
     /// Where the clause's `WITH` is (for errors found later).
     pub pos: Option<Pos>,
 }
@@ -45,6 +52,9 @@ impl QueryOptions {
                 ));
             }
             query.merge = merge;
+        }
+        if let Some(consistency) = self.consistency {
+            query.consistency = consistency;
         }
         if self.max_examined.is_some() {
             query.budget.max_examined = self.max_examined;
@@ -196,6 +206,10 @@ fn read_options(tokens: &[&TokenWithSpan], with_pos: Pos) -> Result<QueryOptions
                     value_pos,
                 )?))
                 .is_some(),
+            "consistency" => options
+                .consistency
+                .replace(consistency(&value.token, value_pos)?)
+                .is_some(),
             _ => false,
         };
         if already {
@@ -203,6 +217,30 @@ fn read_options(tokens: &[&TokenWithSpan], with_pos: Pos) -> Result<QueryOptions
         }
     }
     Ok(options)
+}
+
+fn consistency(token: &Token, pos: Pos) -> Result<Consistency, SqlError> {
+    let text = match token {
+        Token::SingleQuotedString(s) => s.as_str(),
+        Token::Word(w) if w.quote_style.is_none() => w.value.as_str(),
+        other => {
+            return Err(SqlError::invalid_option(
+                "consistency",
+                format!("expected 'live' or 'snapshot', found {other}"),
+                pos,
+            ))
+        }
+    };
+    [Consistency::Live, Consistency::Snapshot]
+        .into_iter()
+        .find(|c| c.name().eq_ignore_ascii_case(text))
+        .ok_or_else(|| {
+            SqlError::invalid_option(
+                "consistency",
+                format!("'{text}' is not a consistency (use 'live' or 'snapshot')"),
+                pos,
+            )
+        })
 }
 
 fn merge_mode(token: &Token, pos: Pos) -> Result<MergeMode, SqlError> {

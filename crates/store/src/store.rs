@@ -211,6 +211,22 @@ impl Store {
         self.read_at_pin(pin.id())
     }
 
+    /// Pins the current view for a snapshot traversal (no handle: the
+    /// retention limit ends it) and returns its `seq`.
+    pub fn pin_detached(&self) -> Seq {
+        self.shared
+            .pins
+            .pin_detached(|| self.shared.state.load().seq)
+    }
+
+    /// The view at `seq` if a pin still holds it (a snapshot cursor's), the
+    /// maps loaded before the pin is checked, as in `read_pinned`.
+    pub fn read_at_seq(&self, seq: Seq) -> std::result::Result<ReadView, PinLost> {
+        let state = self.read();
+        self.shared.pins.check_seq(seq)?;
+        Ok(Arc::new(state.at(seq)))
+    }
+
     /// As `read_pinned`, for a pin known by id.
     pub fn read_at_pin(&self, pin: u64) -> std::result::Result<ReadView, PinLost> {
         let state = self.read();

@@ -295,6 +295,7 @@ pub fn make_plan(
         offset: 0,
         budget: Budget::default(),
         merge: MergeMode::OrderedStreaming,
+        consistency: Default::default(),
         shards: ShardSet::All,
         cursor_kind,
         signature: PlanSignature([0; 16]),

@@ -82,6 +82,7 @@ pub fn plan(access: AccessPath, kind: CursorKind, strategy: OrderStrategy) -> Pl
         offset: 0,
         budget: Budget::default(),
         merge: MergeMode::default(),
+        consistency: Default::default(),
         shards: ShardSet::All,
         cursor_kind: kind,
         signature: PlanSignature([0x42; 16]),

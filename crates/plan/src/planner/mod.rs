@@ -96,6 +96,7 @@ pub fn plan(query: &Query, catalog: &Catalog) -> Result<Plan, PlanError> {
         offset: query.offset,
         budget: query.budget,
         merge: query.merge,
+        consistency: query.consistency,
         shards,
         cursor_kind,
         signature: PlanSignature([0; 16]),

@@ -33,6 +33,7 @@ pub fn replan_with(template: &Plan, query: &Query) -> Option<Plan> {
             .all(|((a, _), (b, _))| a == b);
     if !same_columns
         || query.merge != template.merge
+        || query.consistency != template.consistency
         || query.limit.is_some_and(|l| l > crate::query::MAX_LIMIT)
     {
         return None;
@@ -66,6 +67,7 @@ pub fn replan_with(template: &Plan, query: &Query) -> Option<Plan> {
         offset: query.offset,
         budget: query.budget,
         merge: query.merge,
+        consistency: query.consistency,
         shards,
         cursor_kind: template.cursor_kind,
         signature: PlanSignature([0; 16]),

@@ -236,6 +236,7 @@ pub fn query(
             budget: Default::default(),
             projection: Default::default(),
             merge,
+            consistency: Default::default(),
         })
         .boxed()
 }

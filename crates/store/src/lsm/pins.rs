@@ -143,6 +143,44 @@ impl PinRegistry {
         }
     }
 
+    /// Pins the `seq` that `current` returns with no handle: a snapshot
+    /// traversal's, held until the retention limit expires it. An existing
+    /// live pin of the same `seq` is shared instead of adding another.
+    pub fn pin_detached(&self, current: impl FnOnce() -> Seq) -> Seq {
+        let mut reg = self.lock();
+        let seq = current();
+        if reg.live.values().any(|p| p.seq == seq) {
+            return seq;
+        }
+        let id = reg.next_id;
+        reg.next_id += 1;
+        reg.live.insert(
+            id,
+            Pin {
+                seq,
+                created: Instant::now(),
+            },
+        );
+        self.expire(&mut reg, Instant::now());
+        seq
+    }
+
+    /// Whether some live pin holds `seq`; if none does, why the last one
+    /// that held it ended (`Released` when none is remembered).
+    pub fn check_seq(&self, seq: Seq) -> Result<(), PinLost> {
+        let mut reg = self.lock();
+        self.expire(&mut reg, Instant::now());
+        if reg.live.values().any(|p| p.seq == seq) {
+            return Ok(());
+        }
+        Err(reg
+            .ended
+            .values()
+            .rev()
+            .find(|(p, _)| p.seq == seq)
+            .map_or(PinLost::Released, |(_, why)| why.clone()))
+    }
+
     /// Whether pin `id` may still be read, and if not, why.
     pub fn check(&self, id: u64) -> Result<Seq, PinLost> {
         let mut reg = self.lock();
