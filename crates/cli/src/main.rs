@@ -13,6 +13,7 @@ mod import;
 mod output;
 mod params;
 mod recovery;
+mod runner;
 mod schema;
 mod shell;
 mod sql_cmd;

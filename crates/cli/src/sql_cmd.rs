@@ -14,6 +14,7 @@ use crate::database::{self, Ran};
 use crate::error::CliError;
 use crate::output::{self, Format};
 use crate::params;
+use crate::runner::Runner;
 use crate::DbArg;
 
 /// Largest script `--file` reads, in bytes.
@@ -132,10 +133,18 @@ pub fn run_script(
     if statements.is_empty() {
         return Err(CliError::Usage("the script holds no statement".into()));
     }
+    let mut runner = Runner::new(db.clone());
     for (at, statement) in statements.iter().enumerate() {
-        let ran = database::run_statement(db, &statement.text, None)
+        let ran = runner
+            .run(&statement.text, None)
             .map_err(|e| script_error(at + 1, statement, e))?;
         print(out, &ran, rendering)?;
+    }
+    if runner.roll_back() {
+        eprintln!(
+            "warning: the script ended inside a transaction (BEGIN without COMMIT); \
+             it was rolled back and none of its changes were written"
+        );
     }
     Ok(())
 }

@@ -86,8 +86,9 @@ impl Transaction {
         }
     }
 
-    /// Runs a parsed write statement in the transaction.
-    pub(crate) fn run(&mut self, statement: Statement) -> Result<u64> {
+    /// Runs a parsed INSERT, UPDATE or DELETE in the transaction (see
+    /// [`Transaction::execute`]).
+    pub fn run(&mut self, statement: Statement) -> Result<u64> {
         match statement {
             Statement::Insert {
                 table,

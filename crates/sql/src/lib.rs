@@ -21,6 +21,7 @@
 //! ```
 
 mod assign;
+mod control;
 mod ddl;
 mod dml;
 mod error;
@@ -38,6 +39,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use keyset_plan::{ParamSlots, Statement};
 
+pub use control::{transaction_control, TransactionControl};
 pub use error::SqlError;
 pub use number::{parse_float, FloatError};
 pub use script::{first_statement_end, is_complete, SourceStatement, MAX_EXPRESSION_TOKENS};

@@ -50,7 +50,7 @@ pub fn run(args: &ShellArgs) -> Result<ExitCode, CliError> {
     }
     let interactive = lines.is_interactive();
     let errors = session.errors();
-    session.into_db().close()?;
+    session.into_db(&mut std::io::stderr()).close()?;
     result?;
     if errors > 0 && !interactive {
         return Ok(ExitCode::FAILURE);

@@ -1,6 +1,7 @@
 //! The state of one shell session and what each input does to it: SQL
-//! statements, and the dot-commands that page the last query (`.next`,
-//! `.prev`), explain it, list tables, show schemas, time, help and quit.
+//! statements (with `BEGIN`, `COMMIT` and `ROLLBACK`), and the
+//! dot-commands that page the last query (`.next`, `.prev`), explain it,
+//! list tables, show schemas, read a snapshot, time, help and quit.
 //! A failing statement is reported on the error writer and the session
 //! goes on; only a failure to write the output ends it.
 
@@ -9,9 +10,10 @@ use std::time::Instant;
 
 use keyset::{Cursor, Db, Page};
 
-use crate::database::{self, Ran};
+use crate::database::Ran;
 use crate::error::{one_line, CliError};
 use crate::output::{self, duration_text, Format};
+use crate::runner::Runner;
 use crate::schema;
 
 /// The help text of `.help`.
@@ -23,6 +25,8 @@ Statements end with ';' and may span several lines.
   .tables            the tables, with their shards and indexes
   .schema [TABLE]    the CREATE statements of one table, or of all
   .timer on|off      print how long each statement takes
+  .snapshot on|off   read every query from the database as it is now
+BEGIN; ... COMMIT; (or ROLLBACK;) runs statements as one transaction
   .help              this text
   .quit, .exit       leave the shell (so does Ctrl-D)
 ";
@@ -47,7 +51,7 @@ struct LastQuery {
 /// One shell session over an open database.
 #[derive(Debug)]
 pub struct Session {
-    db: Db,
+    runner: Runner,
     last: Option<LastQuery>,
     timer: bool,
     errors: u64,
@@ -56,7 +60,7 @@ pub struct Session {
 impl Session {
     pub fn new(db: Db) -> Session {
         Session {
-            db,
+            runner: Runner::new(db),
             last: None,
             timer: false,
             errors: 0,
@@ -68,9 +72,21 @@ impl Session {
         self.errors
     }
 
-    /// Gives the database back (to close it).
-    pub fn into_db(self) -> Db {
-        self.db
+    fn db(&self) -> &Db {
+        self.runner.db()
+    }
+
+    /// Gives the database back (to close it), rolling back a transaction
+    /// left open and saying so on `err`.
+    pub fn into_db(mut self, err: &mut dyn Write) -> Db {
+        if self.runner.roll_back() {
+            let _ = writeln!(
+                err,
+                "warning: the session ended inside a transaction; it was rolled back and none \
+                 of its changes were written"
+            );
+        }
+        self.runner.db().clone()
     }
 
     /// Reports a failure on `err` and counts it; the session goes on.
@@ -104,7 +120,7 @@ impl Session {
         err: &mut dyn Write,
     ) -> Result<(), CliError> {
         let started = Instant::now();
-        match database::run_statement(&self.db, sql, None) {
+        match self.runner.run(sql, None) {
             Ok(Ran::Page(page)) => {
                 self.last = Some(LastQuery {
                     sql: sql.to_owned(),
@@ -186,6 +202,7 @@ impl Session {
             (".explain", _) => self.explain(rest, out),
             (".schema", _) => self.schema(rest, out),
             (".timer", _) => self.set_timer(rest, out),
+            (".snapshot", _) => self.set_snapshot(rest, out),
             (other, _) => Err(CliError::Usage(format!(
                 "unknown command `{other}`; .help lists the commands"
             ))),
@@ -212,7 +229,12 @@ impl Session {
         };
         let sql = last.sql.clone();
         let started = Instant::now();
-        let page = self.db.query(&sql, Some(&cursor))?;
+        let page = match self.runner.run(&sql, Some(&cursor))? {
+            Ran::Page(page) => page,
+            Ran::Outcome(_) => {
+                return Err(CliError::Usage("the last query is not a SELECT".into()));
+            }
+        };
         if let Some(last) = self.last.as_mut() {
             last.page_number += match turn {
                 Turn::Next => 1,
@@ -235,18 +257,18 @@ impl Session {
             } else {
                 sql.to_owned()
             };
-        let plan = crate::explain::plan_text(&self.db, &sql)?;
+        let plan = crate::explain::plan_text(self.db(), &sql)?;
         write!(out, "{}", output::with_newline(&plan))?;
         Ok(())
     }
 
     fn tables(&self, out: &mut dyn Write) -> Result<(), CliError> {
-        let names = self.db.table_names();
+        let names = self.db().table_names();
         if names.is_empty() {
             writeln!(out, "(no tables)")?;
         }
         for name in names {
-            if let Some(table) = self.db.table(&name) {
+            if let Some(table) = self.db().table(&name) {
                 writeln!(out, "{}", schema::summary(&table))?;
             }
         }
@@ -260,7 +282,7 @@ impl Session {
             )));
         }
         let names = if table.is_empty() {
-            self.db.table_names()
+            self.db().table_names()
         } else {
             vec![table.to_owned()]
         };
@@ -268,11 +290,25 @@ impl Session {
             writeln!(out, "(no tables: the database is empty)")?;
         }
         for name in names {
-            let def = self.db.table(&name).ok_or_else(|| {
+            let def = self.db().table(&name).ok_or_else(|| {
                 CliError::Usage(format!("no table named `{name}`; .tables lists them"))
             })?;
             write!(out, "{}", schema::create_statements(&def))?;
         }
+        Ok(())
+    }
+
+    fn set_snapshot(&mut self, setting: &str, out: &mut dyn Write) -> Result<(), CliError> {
+        let on = match setting {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(CliError::Usage(format!(
+                    "`.snapshot {other}`: write `.snapshot on` or `.snapshot off`"
+                )))
+            }
+        };
+        writeln!(out, "{}", self.runner.set_snapshot(on))?;
         Ok(())
     }
 
