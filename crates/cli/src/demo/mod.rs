@@ -5,6 +5,7 @@
 //! checked; a failed check makes the demo exit 1.
 
 mod composite;
+mod consistency;
 mod data;
 mod observed;
 mod shards;
@@ -137,6 +138,8 @@ fn walk(
     shards::merge(&mut show)?;
     shards::routing(&mut show)?;
     observed::statistics(&mut show, rows)?;
+    consistency::snapshot_beside_live(&mut show)?;
+    consistency::conflict_and_retry(&mut show)?;
     composite::forged(&mut show, &first_page)?;
     show.heading(
         "Timings",

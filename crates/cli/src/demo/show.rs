@@ -62,6 +62,11 @@ impl<'a> Show<'a> {
         }
     }
 
+    /// The database the demo walks.
+    pub fn db(&self) -> &Db {
+        self.db
+    }
+
     /// Checks that failed so far.
     pub fn failures(&self) -> usize {
         self.failures
