@@ -17,4 +17,4 @@ pub mod workloads;
 
 pub use error::{BenchError, Result};
 pub use report::Measurement;
-pub use workloads::{group_names, run, Config};
+pub use workloads::{group_names, memory_child, run, Config};

@@ -47,10 +47,27 @@ struct Args {
     /// No progress bars or status lines.
     #[arg(long)]
     quiet: bool,
+    /// Internal: load `--rows` rows into a fresh keyset or SQLite database
+    /// in this process and print the RSS growth in bytes (the memory
+    /// workload runs each side in a child process of its own).
+    #[arg(long, hide = true, value_parser = ["keyset", "sqlite"])]
+    memory_child: Option<String>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(side) = &args.memory_child {
+        return match keyset_bench::memory_child(side, args.rows) {
+            Ok(bytes) => {
+                println!("{bytes}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("keyset-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = Config::new(args.rows);
     config.only = args.only;
     config.time.per_side = Duration::from_millis(args.time_ms);

@@ -15,6 +15,8 @@ use crate::observer::MergeObserver;
 pub const DEFAULT_CHUNK_LEN: usize = 256;
 /// Most keys a sort buffer (or an eager shard merge) may hold, by default.
 pub const DEFAULT_MAX_SORT_BUFFER_KEYS: usize = 1 << 20;
+/// Default of `ExecOptions::max_topk_rows`.
+pub const DEFAULT_MAX_TOPK_ROWS: usize = 100_000;
 /// Rows per shard the channel of an unordered shard merge holds, by default.
 pub const DEFAULT_CHANNEL_CAPACITY: usize = 64;
 
@@ -36,6 +38,12 @@ pub struct ExecOptions {
     /// before its producers wait for the page to take some (backpressure).
     /// 0 is taken as 1.
     pub channel_capacity: usize,
+    /// Most rows a top-k page (an ORDER BY no index gives, with a LIMIT)
+    /// may keep: `OFFSET + LIMIT + 1` past it is refused with
+    /// `ExecError::TopKTooLarge`, so no single query can make the executor
+    /// hold an unbounded heap. A streaming plan (an index gives the order)
+    /// has no such bound: its OFFSET rows are skipped, not kept.
+    pub max_topk_rows: usize,
 }
 
 impl Default for ExecOptions {
@@ -44,6 +52,7 @@ impl Default for ExecOptions {
             chunk_len: DEFAULT_CHUNK_LEN,
             max_sort_buffer_keys: DEFAULT_MAX_SORT_BUFFER_KEYS,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
+            max_topk_rows: DEFAULT_MAX_TOPK_ROWS,
         }
     }
 }

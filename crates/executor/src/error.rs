@@ -33,6 +33,13 @@ pub enum ExecError {
          buffered to merge it by primary key: narrow the range or raise `max_sort_buffer_keys`"
     )]
     SortBufferExceeded { index: String, limit: usize },
+    /// A top-k page would keep more rows than `ExecOptions::max_topk_rows`.
+    #[error(
+        "this page needs the best {rows} rows (OFFSET + LIMIT + 1) of an order no index gives, \
+         over the limit of {max}: create an index whose columns are the ORDER BY so the query \
+         streams, or ask for a smaller page or OFFSET (and follow the cursor instead)"
+    )]
+    TopKTooLarge { rows: usize, max: usize },
     /// An eager shard merge (`merge = 'eager'`) would hold more rows than
     /// it may: it is meant for small results.
     #[error(

@@ -460,3 +460,41 @@ fn damage_before_the_end_of_the_log_is_reported_with_file_and_offset() {
     }
     message_has(&err, &["corrupted", "wal-", "offset 8"]);
 }
+
+/// Issue 13: a top-k page (an ORDER BY no index gives) keeps at most
+/// `ExecOptions::max_topk_rows` rows; past it the page is refused with a
+/// message that points at an index or a smaller page, and a streaming plan
+/// with the same deep OFFSET is fine.
+#[test]
+fn a_top_k_page_past_its_row_cap_is_refused_with_advice() {
+    let mut options = keyset::Options::default();
+    options.exec.max_topk_rows = 1_000;
+    let db = Db::memory_with(options).unwrap();
+    db.execute("CREATE TABLE s (id INT PRIMARY KEY, v INT)")
+        .unwrap();
+    let rows: Vec<String> = (0..3_000)
+        .map(|i| format!("({i}, {})", (i * 7) % 1000))
+        .collect();
+    db.execute(&format!("INSERT INTO s VALUES {}", rows.join(", ")))
+        .unwrap();
+    let err = db
+        .query("SELECT * FROM s ORDER BY v LIMIT 100 OFFSET 950", None)
+        .unwrap_err();
+    message_has(
+        &err,
+        &["1051 rows", "limit of 1000", "index", "smaller page"],
+    );
+    // Under the cap the same order works, and its rows are the best ones.
+    let page = db
+        .query("SELECT * FROM s ORDER BY v DESC LIMIT 900", None)
+        .unwrap();
+    let vs: Vec<i64> = page.rows().iter().map(|r| r.get("v").unwrap()).collect();
+    let mut expected: Vec<i64> = (0..3_000).map(|i| (i * 7) % 1000).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(vs, expected[..900]);
+    // A streaming plan skips its OFFSET rows and has no such cap.
+    let deep = db
+        .query("SELECT * FROM s ORDER BY id LIMIT 10 OFFSET 2500", None)
+        .unwrap();
+    assert_eq!(deep.rows()[0].get::<i64>("id").unwrap(), 2500);
+}

@@ -49,8 +49,8 @@ pub fn scan(env: &Env) -> Result<Vec<Measurement>> {
         let keyset = time_once(3, |_| {
             let mut n = 0usize;
             let mut cursor = data.cursor(Bound::Unbounded, Bound::Unbounded, direction);
-            while let Some((key, row)) = cursor.next_entry() {
-                n += usize::from(!key.is_empty() && !row.is_empty());
+            while let Some(seen) = cursor.next_visit(|key, _row| !key.is_empty()) {
+                n += usize::from(seen);
             }
             seen = n;
             Ok(())
@@ -85,8 +85,8 @@ pub fn scan(env: &Env) -> Result<Vec<Measurement>> {
             timing,
             format!(
                 "{} keys; keyset: the store's merging cursor over the data map (key and row \
-                 Arc per step, no decoding); SQLite: SELECT id ORDER BY id {order}, one column \
-                 read per row; {}",
+                 borrowed per step, rows not touched); SQLite: SELECT id ORDER BY id {order}, \
+                 one column read per row; {}",
                 env.config.rows,
                 sources_note(env)
             ),
@@ -231,43 +231,72 @@ fn rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// RSS growth per row while a fresh copy of the bench rows is loaded, with
-/// both indexes, keyset first, then SQLite; each is dropped before the
-/// next is measured.
+/// Loads `rows` rows with both indexes into a fresh keyset (in memory)
+/// or SQLite (in memory) database and returns this process's RSS growth,
+/// in bytes: run in a child process per side, so neither side reuses
+/// memory the other freed.
+pub fn memory_child(side: &str, rows: usize) -> Result<u64> {
+    let before = rss_bytes().ok_or_else(|| BenchError::Raw("no /proc/self/status".into()))?;
+    let hidden = indicatif::ProgressBar::hidden();
+    let keep: Box<dyn std::any::Any> = match side {
+        "keyset" => {
+            let db = Db::memory()?;
+            keyset_side::create_table(&db, "mem", 1, true)?;
+            keyset_side::load(
+                &db,
+                "mem",
+                1..=rows as i64,
+                keyset_side::LOAD_BATCH_ROWS,
+                &hidden,
+            )?;
+            db.store().maintain();
+            Box::new(db)
+        }
+        _ => {
+            let conn = sqlite_side::open_memory()?;
+            sqlite_side::create_table(&conn, "mem", sqlite_side::Layout::default(), true)?;
+            sqlite_side::load(
+                &conn,
+                "mem",
+                1..=rows as i64,
+                sqlite_side::LOAD_TRANSACTION_ROWS,
+                &hidden,
+            )?;
+            Box::new(conn)
+        }
+    };
+    let after = rss_bytes().unwrap_or(before);
+    drop(keep);
+    Ok(after.saturating_sub(before))
+}
+
+/// RSS growth per row loading the bench rows with both indexes, each side
+/// in a fresh child process of this binary (`--memory-child`).
 pub fn memory(env: &Env) -> Result<Vec<Measurement>> {
     let rows = env.config.rows;
-    let Some(before) = rss_bytes() else {
+    let Ok(exe) = std::env::current_exe() else {
         return Ok(Vec::new());
     };
-    let db = Db::memory()?;
-    keyset_side::create_table(&db, "mem", 1, true)?;
-    let bar = env.progress("keyset: loading for memory", rows);
-    keyset_side::load(
-        &db,
-        "mem",
-        1..=rows as i64,
-        keyset_side::LOAD_BATCH_ROWS,
-        &bar,
-    )?;
-    bar.finish();
-    db.store().maintain();
-    let keyset = rss_bytes().unwrap_or(before).saturating_sub(before);
-    let stats = db.store_stats();
-    drop(db);
-    let before = rss_bytes().unwrap_or(0);
-    let conn = sqlite_side::open_memory()?;
-    sqlite_side::create_table(&conn, "mem", env.config.sqlite_layout, true)?;
-    let bar = env.progress("SQLite: loading for memory", rows);
-    sqlite_side::load(
-        &conn,
-        "mem",
-        1..=rows as i64,
-        sqlite_side::LOAD_TRANSACTION_ROWS,
-        &bar,
-    )?;
-    bar.finish();
-    let sqlite = rss_bytes().unwrap_or(before).saturating_sub(before);
-    drop(conn);
+    let child = |side: &str| -> Result<u64> {
+        let out = std::process::Command::new(&exe)
+            .args(["--memory-child", side, "--rows", &rows.to_string()])
+            .output()
+            .map_err(|e| BenchError::io("running", "the memory child process", e))?;
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| {
+                BenchError::Raw(format!(
+                    "the {side} memory child printed no figure: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ))
+            })
+    };
+    // Under `cargo test` the current executable is the test harness, which
+    // has no `--memory-child`: there is nothing to measure.
+    let (Ok(keyset), Ok(sqlite)) = (child("keyset"), child("sqlite")) else {
+        return Ok(Vec::new());
+    };
     let timing = Timing {
         keyset_ns: keyset as f64 / rows as f64,
         sqlite_ns: sqlite as f64 / rows as f64,
@@ -278,13 +307,9 @@ pub fn memory(env: &Env) -> Result<Vec<Measurement>> {
         BYTES_PER_ROW,
         timing,
         format!(
-            "keyset {:.1} MiB ({} versions, {} runs, {:.1} MiB of keys and arrays in runs and \
-             memtables; rows are decoded Arcs), SQLite {:.1} MiB in memory; RSS is process-wide, \
-             so freed memory the allocator reuses can hide growth",
+            "keyset {:.1} MiB (in memory, rows decoded and shared by the indexes), SQLite {:.1} \
+             MiB (in memory); each measured in a fresh child process",
             keyset as f64 / 1048576.0,
-            stats.live.versions,
-            stats.live.runs,
-            stats.live.bytes as f64 / 1048576.0,
             sqlite as f64 / 1048576.0
         ),
     )])

@@ -6,6 +6,7 @@
 mod composite;
 mod drains;
 mod layout;
+pub use layout::memory_child;
 mod pages;
 mod point;
 mod recovery;
@@ -330,14 +331,15 @@ mod tests {
             "layout scan, data map, ASC",
             "layout scan, data map, DESC",
             "first page, index range, ASC, while a writer commits batches of 100",
-            "memory: RSS growth loading 2000 rows, 2 indexes",
         ] {
             assert!(
                 names.contains(&expected),
                 "no result named {expected:?} in {names:#?}"
             );
         }
-        assert_eq!(results.len(), 30, "{names:#?}");
+        // The memory row is measured in child processes of the bench binary,
+        // which a test harness is not: it is absent here.
+        assert_eq!(results.len(), 29, "{names:#?}");
         for m in results.iter().filter(|m| m.name.contains("shard merge")) {
             assert!(
                 m.note.contains("observer (one more drain, untimed): peak ")

@@ -1,11 +1,20 @@
-//! `BestRows`: the bounded, sorted buffer of a top-k pass. It keeps the
-//! best `keep` rows offered (all of them without a limit), drops a row met
-//! twice, and remembers whether it left any row out, so a page knows
-//! whether rows follow the ones it kept. It never reads the store.
+//! `BestRows`: the bounded buffer of a top-k pass. It keeps the best
+//! `keep` rows offered (all of them without a limit) in a binary heap with
+//! the worst kept row on top, so a pass over n rows costs O(n log keep),
+//! drops a row met twice, and remembers whether it left any row out, so a
+//! page knows whether rows follow the ones it kept. It never reads the
+//! store.
 
-use super::order::{Entry, SortOrder};
+use std::cmp::Ordering;
+use std::collections::HashSet;
 
-/// The best rows of a pass so far, in the page's traversal order.
+use bytes::Bytes;
+
+use super::order::{Entry, Ordered, SortOrder};
+
+/// The best rows of a pass so far: a max-heap in the page's traversal
+/// order (the worst kept row at index 0) when `keep` is set, else every
+/// row in arrival order.
 pub(super) struct BestRows {
     rows: Vec<Entry>,
     keep: Option<usize>,
@@ -13,6 +22,10 @@ pub(super) struct BestRows {
     /// rows of the part scanned before, up to this one, and said more rows
     /// of that part follow it, so rows after it are not known in full.
     ceiling: Option<Entry>,
+    /// The data keys of the rows in the heap, so that a row met twice (a
+    /// carried row an update moved between pages, met again by the pass)
+    /// is kept once. Computed only for rows that enter the heap.
+    keys: HashSet<Bytes>,
     /// Whether a row was left out (past `keep` or the ceiling, or known to
     /// follow the carried rows): rows follow the kept ones.
     dropped: bool,
@@ -37,6 +50,7 @@ impl BestRows {
             rows: Vec::with_capacity(keep.unwrap_or(0).min(1024)),
             keep,
             ceiling: None,
+            keys: HashSet::new(),
             dropped: false,
             peak: 0,
         }
@@ -66,42 +80,73 @@ impl BestRows {
             self.peak = self.rows.len();
             return;
         };
-        if self.rows.len() >= keep {
-            if let Some(worst) = self.rows.last() {
-                match order.compare(&entry, worst) {
-                    std::cmp::Ordering::Greater => {
-                        self.dropped = true;
-                        return;
-                    }
-                    // The same row met twice (moved by a concurrent update).
-                    std::cmp::Ordering::Equal => return,
-                    std::cmp::Ordering::Less => {}
-                }
-            }
-        }
-        let at = self
-            .rows
-            .partition_point(|x| order.compare(x, &entry).is_lt());
-        if self
-            .rows
-            .get(at)
-            .is_some_and(|x| order.compare(x, &entry).is_eq())
-        {
+        if keep == 0 {
+            self.dropped = true;
             return;
         }
-        self.rows.insert(at, entry);
-        if self.rows.len() > keep {
-            self.rows.truncate(keep);
-            self.dropped = true;
+        if self.rows.len() >= keep {
+            match order.compare(&entry, &self.rows[0]) {
+                Ordering::Greater => {
+                    self.dropped = true;
+                    return;
+                }
+                // The worst kept row itself, met again.
+                Ordering::Equal => return,
+                Ordering::Less => {}
+            }
         }
-        self.peak = self.peak.max(self.rows.len());
+        // The same row met twice (moved by a concurrent update).
+        if !self.keys.insert(entry.data_key(order.table)) {
+            return;
+        }
+        if self.rows.len() < keep {
+            self.rows.push(entry);
+            self.sift_up(self.rows.len() - 1, order);
+            self.peak = self.peak.max(self.rows.len());
+            return;
+        }
+        let worst = std::mem::replace(&mut self.rows[0], entry);
+        self.keys.remove(&worst.data_key(order.table));
+        self.sift_down(0, order);
+        self.dropped = true;
+    }
+
+    /// Moves the row at `at` up while it orders after its parent.
+    fn sift_up(&mut self, mut at: usize, order: &SortOrder<'_>) {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if order.compare(&self.rows[at], &self.rows[parent]).is_gt() {
+                self.rows.swap(at, parent);
+                at = parent;
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Moves the row at `at` down while a child orders after it.
+    fn sift_down(&mut self, mut at: usize, order: &SortOrder<'_>) {
+        let len = self.rows.len();
+        loop {
+            let (left, right) = (2 * at + 1, 2 * at + 2);
+            let mut worst = at;
+            if left < len && order.compare(&self.rows[left], &self.rows[worst]).is_gt() {
+                worst = left;
+            }
+            if right < len && order.compare(&self.rows[right], &self.rows[worst]).is_gt() {
+                worst = right;
+            }
+            if worst == at {
+                return;
+            }
+            self.rows.swap(at, worst);
+            at = worst;
+        }
     }
 
     pub fn finish(mut self, order: &SortOrder<'_>) -> Kept {
-        if self.keep.is_none() {
-            self.rows.sort_by(|a, b| order.compare(a, b));
-            self.rows.dedup_by(|a, b| order.compare(a, b).is_eq());
-        }
+        self.rows.sort_by(|a, b| order.compare(a, b));
+        self.rows.dedup_by(|a, b| order.compare(a, b).is_eq());
         Kept {
             rows: self.rows,
             dropped: self.dropped,

@@ -128,6 +128,15 @@ pub(crate) fn topk_page(
     if plan.limit == Some(0) {
         return Ok(Page::empty(plan, StopReason::Limit));
     }
+    if let Some(limit) = plan.limit {
+        let rows = plan.offset.saturating_add(limit).saturating_add(1);
+        if rows > ctx.options.max_topk_rows {
+            return Err(ExecError::TopKTooLarge {
+                rows,
+                max: ctx.options.max_topk_rows,
+            });
+        }
+    }
     let backward = resume.is_some_and(|r| r.backward);
     let mut state = PassState::of(plan, resume, &minter)?;
     let order = SortOrder {

@@ -54,6 +54,14 @@ impl Source {
             Source::Run(c) => c.seek(target, inclusive),
         }
     }
+
+    /// Whether a key may have several versions here (in a row).
+    fn may_repeat(&self) -> bool {
+        match self {
+            Source::Mem(_) => true,
+            Source::Run(c) => c.run.repeats_keys(),
+        }
+    }
 }
 
 impl Iterator for MapCursor {
@@ -77,6 +85,11 @@ pub struct MapCursor {
     direction: Direction,
     /// Versions stepped over (visible or not), for cost accounting.
     versions_read: u64,
+    /// The source that stepped last, while its head stays strictly before
+    /// `bound` (the best head of every other source): keys before the
+    /// bound are in no other source, so steps touch this source only.
+    winner: Option<usize>,
+    bound: Vec<u8>,
 }
 
 impl fmt::Debug for MapCursor {
@@ -119,6 +132,8 @@ impl MapCursor {
             seq,
             direction,
             versions_read: 0,
+            winner: None,
+            bound: Vec::new(),
         };
         cursor.drop_exhausted();
         cursor
@@ -135,6 +150,7 @@ impl MapCursor {
 
     fn drop_exhausted(&mut self) {
         self.sources.retain(|s| s.head().is_some());
+        self.winner = None;
     }
 
     /// The source whose head comes first in version order for this
@@ -169,6 +185,70 @@ impl MapCursor {
         }
     }
 
+    /// The source to step next, and whether its head key is in no other
+    /// source (so the key's versions can be resolved in that source alone).
+    /// While the last winner's head stays strictly before the bound, this
+    /// costs one comparison.
+    fn pick(&mut self) -> Option<(usize, bool)> {
+        match self.sources.len() {
+            0 => return None,
+            1 => return Some((0, true)),
+            _ => {}
+        }
+        if let Some(w) = self.winner {
+            if let Some((k, _, _)) = self.sources[w].head() {
+                let ahead = match self.direction {
+                    Direction::Asc => k < &self.bound[..],
+                    Direction::Desc => k > &self.bound[..],
+                };
+                if ahead {
+                    return Some((w, true));
+                }
+            }
+        }
+        let best = self.first_source()?;
+        let best_key = self.sources[best].head()?.0;
+        let mut second: Option<&[u8]> = None;
+        for (j, s) in self.sources.iter().enumerate() {
+            if j == best {
+                continue;
+            }
+            let Some((k, _, _)) = s.head() else {
+                continue;
+            };
+            let better = second.is_none_or(|b| match self.direction {
+                Direction::Asc => k < b,
+                Direction::Desc => k > b,
+            });
+            if better {
+                second = Some(k);
+            }
+        }
+        let unique = second.is_none_or(|k| k != best_key);
+        self.bound.clear();
+        if let Some(k) = second {
+            self.bound.extend_from_slice(k);
+        }
+        self.winner = (unique && second.is_some()).then_some(best);
+        Some((best, unique))
+    }
+
+    /// Advances source `i` past every version of `key`, which no other
+    /// source holds.
+    fn skip_key_in(&mut self, i: usize, key: &[u8]) {
+        let source = &mut self.sources[i];
+        if source.may_repeat() {
+            while source.head().is_some_and(|(k, _, _)| k == key) {
+                source.advance();
+            }
+        } else {
+            source.advance();
+        }
+        if source.head().is_none() {
+            self.drop_exhausted();
+        }
+    }
+
     /// Advances every source past all versions of `key`.
     fn skip_key(&mut self, key: &[u8]) {
         let mut any_done = false;
@@ -183,6 +263,35 @@ impl MapCursor {
         }
         if any_done {
             self.drop_exhausted();
+        }
+    }
+
+    /// Calls `f` with the next visible key and its row, borrowed: where
+    /// the key is in one source only and that source holds one version of
+    /// it (a run without repeated keys), a step touches neither the key's
+    /// reference count nor the row's, so a scan that looks at few rows
+    /// never pulls them into the cache. Elsewhere it is `next_entry`.
+    pub fn next_visit<R>(&mut self, mut f: impl FnMut(&[u8], &RowRef) -> R) -> Option<R> {
+        loop {
+            let (i, unique) = self.pick()?;
+            let source = &mut self.sources[i];
+            if !unique || source.may_repeat() {
+                let (key, row) = self.next_entry()?;
+                return Some(f(&key, &row));
+            }
+            let (k, seq, entry) = source.head()?;
+            self.versions_read += 1;
+            let out = match entry {
+                Some(row) if in_view(seq, self.seq) => Some(f(k, row)),
+                _ => None,
+            };
+            source.advance();
+            if source.head().is_none() {
+                self.drop_exhausted();
+            }
+            if let Some(out) = out {
+                return Some(out);
+            }
         }
     }
 
@@ -203,7 +312,7 @@ impl MapCursor {
     /// or below `seq` is the visible one.
     fn next_version_asc(&mut self) -> Option<(Bytes, Entry)> {
         loop {
-            let i = self.next_source()?;
+            let (i, unique) = self.pick()?;
             let source = self.sources.get_mut(i)?;
             let (_, seq, entry) = source.head()?;
             self.versions_read += 1;
@@ -216,7 +325,11 @@ impl MapCursor {
             }
             let entry = entry.clone();
             let key = source.head_key()?;
-            self.skip_key(&key);
+            if unique {
+                self.skip_key_in(i, &key);
+            } else {
+                self.skip_key(&key);
+            }
             return Some((key, entry));
         }
     }
@@ -225,9 +338,33 @@ impl MapCursor {
     /// is the last at or below `seq` before the key changes.
     fn next_version_desc(&mut self) -> Option<(Bytes, Entry)> {
         loop {
-            let i = self.next_source()?;
+            let (i, unique) = self.pick()?;
             let key = self.sources.get(i)?.head_key()?;
             let mut visible: Option<Entry> = None;
+            if unique {
+                let source = &mut self.sources[i];
+                let repeats = source.may_repeat();
+                while let Some((k, seq, entry)) = source.head() {
+                    if k != &key[..] {
+                        break;
+                    }
+                    self.versions_read += 1;
+                    if in_view(seq, self.seq) {
+                        visible = Some(entry.clone());
+                    }
+                    source.advance();
+                    if !repeats {
+                        break;
+                    }
+                }
+                if source.head().is_none() {
+                    self.drop_exhausted();
+                }
+                if let Some(entry) = visible {
+                    return Some((key, entry));
+                }
+                continue;
+            }
             while let Some(i) = self.next_source() {
                 let source = &mut self.sources[i];
                 let Some((k, seq, entry)) = source.head() else {
