@@ -512,10 +512,22 @@ impl Db {
             return crate::count::count_page(view, plan, cursor, ctx);
         }
         let page = execute_page(view, plan, cursor, ctx)?;
+        // Every column in table order: the rows share the stored rows.
+        let whole = plan
+            .projection
+            .iter()
+            .copied()
+            .eq(0..plan.table.columns.len());
         let rows = page
             .rows
             .iter()
-            .map(|r| Row::new(columns.clone(), page.project(r)))
+            .map(|r| {
+                if whole {
+                    Row::shared(columns.clone(), r.clone())
+                } else {
+                    Row::new(columns.clone(), page.project(r))
+                }
+            })
             .collect();
         Ok(Page {
             columns,

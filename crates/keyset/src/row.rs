@@ -9,16 +9,39 @@ use keyset_store::Value;
 use crate::error::{Error, Result};
 
 /// One result row: the query's projected columns, in order.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Row {
     columns: Arc<[String]>,
-    values: Vec<Value>,
+    values: Values,
+}
+
+/// A row's values: the stored row itself, shared, when the query projects
+/// every column in table order (no copy), or the projected values.
+#[derive(Clone)]
+enum Values {
+    Shared(keyset_store::RowRef),
+    Owned(Vec<Value>),
+}
+
+impl Values {
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Values::Shared(row) => row.values(),
+            Values::Owned(values) => values,
+        }
+    }
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.columns == other.columns && self.values() == other.values()
+    }
 }
 
 impl fmt::Debug for Row {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (c, v) in self.columns.iter().zip(&self.values) {
+        for (c, v) in self.columns.iter().zip(self.values.as_slice()) {
             map.entry(c, v);
         }
         map.finish()
@@ -27,7 +50,18 @@ impl fmt::Debug for Row {
 
 impl Row {
     pub(crate) fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
-        Row { columns, values }
+        Row {
+            columns,
+            values: Values::Owned(values),
+        }
+    }
+
+    /// A row that shares the stored row (every column, in table order).
+    pub(crate) fn shared(columns: Arc<[String]>, row: keyset_store::RowRef) -> Row {
+        Row {
+            columns,
+            values: Values::Shared(row),
+        }
     }
 
     /// The column names, in order.
@@ -37,12 +71,15 @@ impl Row {
 
     /// The values, in column order.
     pub fn values(&self) -> &[Value] {
-        &self.values
+        self.values.as_slice()
     }
 
     /// Consumes the row, returning its values.
     pub fn into_values(self) -> Vec<Value> {
-        self.values
+        match self.values {
+            Values::Shared(row) => row.values().to_vec(),
+            Values::Owned(values) => values,
+        }
     }
 
     /// The raw value of a column (case-insensitive name).
@@ -55,7 +92,7 @@ impl Row {
                 column: column.to_owned(),
                 available: self.columns.to_vec(),
             })?;
-        Ok(&self.values[at])
+        Ok(&self.values.as_slice()[at])
     }
 
     /// A column converted to a Rust type.

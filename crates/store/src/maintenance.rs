@@ -36,7 +36,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            memtable_bytes: 4 << 20,
+            memtable_bytes: 512 << 10,
             max_frozen: 4,
             background: true,
             retention: Retention::default(),

@@ -36,6 +36,8 @@ struct Survivors<'l> {
     key: Vec<u8>,
     /// The current key's versions, newest first.
     group: Vec<(Seq, Entry)>,
+    /// Which of them survive (reused between keys).
+    kept: Vec<usize>,
     dropped: u64,
 }
 
@@ -46,6 +48,7 @@ impl<'l> Survivors<'l> {
             bottom,
             key: Vec::new(),
             group: Vec::new(),
+            kept: Vec::new(),
             dropped: 0,
         }
     }
@@ -72,10 +75,22 @@ impl<'l> Survivors<'l> {
 
     /// Writes the survivors of the current key.
     fn settle(&mut self, out: &mut RunBuilder) {
+        if let [(seq, entry)] = self.group.as_slice() {
+            // One version: the newest live seq sees it, unless it is a
+            // tombstone with nothing below it.
+            if self.seen_in(*seq, None) && !(self.bottom && entry.is_none()) {
+                out.push(&self.key, *seq, entry.clone());
+            } else {
+                self.dropped += 1;
+            }
+            self.group.clear();
+            return;
+        }
         if self.group.is_empty() {
             return;
         }
-        let mut kept: Vec<usize> = Vec::with_capacity(1);
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.clear();
         let mut newer: Option<Seq> = None;
         for (i, (seq, _)) in self.group.iter().enumerate() {
             if self.seen_in(*seq, newer) {
@@ -89,10 +104,11 @@ impl<'l> Survivors<'l> {
             }
         }
         self.dropped += (self.group.len() - kept.len()) as u64;
-        for i in kept {
+        for &i in &kept {
             let (seq, entry) = &self.group[i];
             out.push(&self.key, *seq, entry.clone());
         }
+        self.kept = kept;
         self.group.clear();
     }
 
