@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::files::{self, run_path};
+use super::layer::FileLayer;
 use super::manifest::{self, Manifest, MapFiles};
 use super::run_file;
 use super::CheckpointInfo;
@@ -98,6 +99,7 @@ struct Written {
 /// none yet. Frozen memtables are written as the run a flush at `seq`
 /// would make of them.
 fn write_sources(
+    layer: &dyn FileLayer,
     dir: &Path,
     registry: &FileRegistry,
     seq: u64,
@@ -136,7 +138,7 @@ fn write_sources(
                                     None => r.by_memtable.insert(memtable.id(), n),
                                 };
                             }
-                            written.bytes += write_or_forget(dir, registry, n, &run)?;
+                            written.bytes += write_or_forget(layer, dir, registry, n, &run)?;
                             written.runs_written += 1;
                             n
                         }
@@ -150,7 +152,7 @@ fn write_sources(
                         None => {
                             let n = next_number(registry);
                             registry.lock().by_run.insert(run.id(), n);
-                            written.bytes += write_or_forget(dir, registry, n, run)?;
+                            written.bytes += write_or_forget(layer, dir, registry, n, run)?;
                             written.runs_written += 1;
                             n
                         }
@@ -172,12 +174,13 @@ fn write_sources(
 /// Writes run file `n`; if that fails, forgets every source it was
 /// reserved for, so no later checkpoint names a file that is not whole.
 fn write_or_forget(
+    layer: &dyn FileLayer,
     dir: &Path,
     registry: &FileRegistry,
     n: u64,
     run: &crate::lsm::Run,
 ) -> Result<u64> {
-    run_file::write_run(&run_path(dir, n), run).inspect_err(|_| {
+    run_file::write_run(layer, &run_path(dir, n), run).inspect_err(|_| {
         let mut r = registry.lock();
         r.by_run.retain(|_, v| *v != n);
         r.by_memtable.retain(|_, v| *v != n);
@@ -194,6 +197,7 @@ fn next_number(registry: &FileRegistry) -> u64 {
 /// what it makes unnecessary. `cut_log` runs with writers paused and must
 /// start a new WAL file at the commit it is given.
 pub(crate) fn checkpoint(
+    layer: &dyn FileLayer,
     dir: &Path,
     store: &Store,
     registry: &FileRegistry,
@@ -204,14 +208,14 @@ pub(crate) fn checkpoint(
         cut_log(seq)?;
         Ok::<_, crate::error::StoreError>((seq, std::sync::Arc::clone(state)))
     })?;
-    let written = write_sources(dir, registry, seq, &state)?;
+    let written = write_sources(layer, dir, registry, seq, &state)?;
     let manifest = Manifest {
         seq,
         catalog: state.layout.catalog.clone(),
         maps: written.maps,
     };
     let files: HashSet<u64> = manifest.files().collect();
-    let path = manifest::write(dir, &manifest)?;
+    let path = manifest::write(layer, dir, &manifest)?;
     // Durable: the new generation replaces the current one, which becomes
     // the previous (a second checkpoint at one position replaces itself).
     let (keep_from, live) = {
@@ -230,7 +234,7 @@ pub(crate) fn checkpoint(
         r.by_memtable.retain(|_, n| live.contains(n));
         (keep_from, live)
     };
-    let removed = remove_unneeded(dir, seq, keep_from, &live)?;
+    let removed = remove_unneeded(layer, dir, seq, keep_from, &live)?;
     Ok(CheckpointInfo {
         seq,
         manifest: path,
@@ -246,6 +250,7 @@ pub(crate) fn checkpoint(
 /// (the previous generation's position; nothing of the log when there is
 /// no previous generation).
 fn remove_unneeded(
+    layer: &dyn FileLayer,
     dir: &Path,
     current: u64,
     keep_from: Option<u64>,
@@ -271,10 +276,10 @@ fn remove_unneeded(
         }
     }
     for path in &removed {
-        files::remove(path)?;
+        files::remove(layer, path)?;
     }
     if !removed.is_empty() {
-        files::sync_dir(dir)?;
+        files::sync_dir(layer, dir)?;
     }
     Ok(removed)
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::Duration;
 
 use super::checkpoint::{self, FileRegistry};
+use super::layer::FileLayer;
 use super::mutation::encode_mutation;
 use super::wal::WalWriter;
 use super::{CheckpointInfo, SyncMode};
@@ -36,6 +37,7 @@ pub(crate) struct Engine {
     store: Weak<Store>,
     checkpoint: Mutex<CheckpointState>,
     pub(crate) files: Arc<FileRegistry>,
+    layer: Arc<dyn FileLayer>,
     stopped: Mutex<bool>,
     stop_signal: Condvar,
     /// Set when the WAL passes the threshold; the checkpointer clears it.
@@ -65,6 +67,7 @@ impl Engine {
         wal: WalWriter,
         store: &Arc<Store>,
         files: Arc<FileRegistry>,
+        layer: Arc<dyn FileLayer>,
     ) -> Engine {
         Engine {
             dir: dir.to_path_buf(),
@@ -74,6 +77,7 @@ impl Engine {
             store: Arc::downgrade(store),
             checkpoint: Mutex::new(CheckpointState::default()),
             files,
+            layer,
             stopped: Mutex::new(false),
             stop_signal: Condvar::new(),
             wanted: Mutex::new(false),
@@ -101,7 +105,9 @@ impl Engine {
                 std::io::Error::other("the store was dropped; nothing to checkpoint"),
             )
         })?;
-        checkpoint::checkpoint(&self.dir, &store, &self.files, |seq| self.wal.rotate(seq))
+        checkpoint::checkpoint(&*self.layer, &self.dir, &store, &self.files, |seq| {
+            self.wal.rotate(seq)
+        })
     }
 
     /// Asks the checkpointer for a checkpoint if the WAL has passed the

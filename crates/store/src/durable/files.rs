@@ -8,6 +8,9 @@ use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+use super::layer::RealFiles;
+use super::layer::{FileLayer, OpenMode};
 use crate::error::{Result, StoreError};
 
 pub(crate) const LOCK_FILE: &str = "LOCK";
@@ -178,44 +181,35 @@ fn is_alive(_pid: u32) -> bool {
 }
 
 /// Makes the directory's entries (creations, renames) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StoreError::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+pub(crate) fn sync_dir(layer: &dyn FileLayer, dir: &Path) -> Result<()> {
+    layer.sync_dir(dir).map_err(|e| StoreError::io(dir, e))
 }
 
 /// Creates a new file for writing; `private` files get mode 0600 on unix.
-pub(crate) fn create_file(path: &Path, private: bool) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    options.open(path)
+pub(crate) fn create_file(layer: &dyn FileLayer, path: &Path, private: bool) -> io::Result<File> {
+    layer.open(path, OpenMode::Truncate, private)
 }
 
 /// Writes `bytes` to `dir/name` atomically: temporary file, fsync, rename,
 /// fsync the directory.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], private: bool) -> Result<()> {
+pub(crate) fn write_atomic(
+    layer: &dyn FileLayer,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    private: bool,
+) -> Result<()> {
     let path = dir.join(name);
     let temp = temp_path(&path);
-    let mut file = create_file(&temp, private).map_err(|e| StoreError::io(&temp, e))?;
+    let mut file = create_file(layer, &temp, private).map_err(|e| StoreError::io(&temp, e))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| layer.sync(&file, &temp))
         .map_err(|e| StoreError::io(&temp, e))?;
     drop(file);
-    fs::rename(&temp, &path).map_err(|e| StoreError::io(&path, e))?;
-    sync_dir(dir)
+    layer
+        .rename(&temp, &path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    sync_dir(layer, dir)
 }
 
 /// Reads a small file that must hold exactly `N` bytes; `None` if missing.
@@ -252,6 +246,7 @@ pub(crate) struct Identity {
 /// allows making it anew; those are returned. `need_key`: false when the
 /// caller supplies its own key, so the key file is not read.
 pub(crate) fn load_or_create_identity(
+    layer: &dyn FileLayer,
     dir: &Path,
     created: bool,
     repair: bool,
@@ -283,7 +278,7 @@ pub(crate) fn load_or_create_identity(
         } else {
             random::<32>(dir)?.to_vec()
         };
-        write_atomic(dir, name, &bytes, private)?;
+        write_atomic(layer, dir, name, &bytes, private)?;
         if !created {
             recreated.push(path);
         }
@@ -305,8 +300,8 @@ pub(crate) fn load_or_create_identity(
 }
 
 /// Removes a file; a file already gone is not an error.
-pub(crate) fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
+pub(crate) fn remove(layer: &dyn FileLayer, path: &Path) -> Result<()> {
+    match layer.remove(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(StoreError::io(path, e)),
@@ -360,7 +355,7 @@ mod tests {
     fn a_short_key_file_is_corruption_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(KEY_FILE), [1, 2, 3]).unwrap();
-        let err = load_or_create_identity(dir.path(), true, false, true)
+        let err = load_or_create_identity(&RealFiles, dir.path(), true, false, true)
             .err()
             .unwrap();
         assert!(matches!(err, StoreError::Corrupted { .. }), "{err}");

@@ -49,7 +49,9 @@ impl DurableStore {
         let lock = files::acquire_lock(dir, options.busy_timeout)?;
         let listing = files::list(dir)?;
         let created = listing.is_empty() && !dir.join(ID_FILE).exists();
+        let layer = options.files.0.clone();
         let (mut identity, recreated) = files::load_or_create_identity(
+            &*layer,
             dir,
             created,
             options.repair,
@@ -58,15 +60,22 @@ impl DurableStore {
         if let Some(key) = options.mac_key {
             identity.mac_key = key;
         }
-        let recovered = recover(dir, &listing, created, options.repair, &options.store)?;
+        let recovered = recover(
+            &*layer,
+            dir,
+            &listing,
+            created,
+            options.repair,
+            &options.store,
+        )?;
         let mut report = recovered.report;
         report.created = created;
         report.recreated = recreated;
         let wal = match recovered.active {
             Some((path, start, len)) => {
-                WalWriter::resume(dir, path, start, len, recovered.last_seq)?
+                WalWriter::resume(layer.clone(), dir, path, start, len, recovered.last_seq)?
             }
-            None => WalWriter::create(dir, recovered.last_seq)?,
+            None => WalWriter::create(layer.clone(), dir, recovered.last_seq)?,
         };
         let store = recovered.store;
         let engine = Arc::new(Engine::new(
@@ -76,6 +85,7 @@ impl DurableStore {
             wal,
             &store,
             Arc::new(recovered.files),
+            layer,
         ));
         store.attach_log(engine.clone() as Arc<dyn CommitLog>, recovered.last_seq);
         let observer: Arc<dyn crate::maintenance::FlushObserver> = engine.files.clone();

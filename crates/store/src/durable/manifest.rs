@@ -11,6 +11,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::layer::FileLayer;
 use crate::bin::{read_varint, write_varint, Reader};
 use crate::catalog::Catalog;
 use crate::error::{Result, StoreError};
@@ -157,14 +158,14 @@ pub(crate) fn read(path: &Path) -> Result<Manifest> {
 }
 
 /// Writes `manifest-<seq>.mf` atomically; returns its path.
-pub(crate) fn write(dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
+pub(crate) fn write(layer: &dyn FileLayer, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
     let path = super::files::manifest_path(dir, manifest.seq);
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
-    super::files::write_atomic(dir, &name, &manifest.encode(), false)?;
+    super::files::write_atomic(layer, dir, &name, &manifest.encode(), false)?;
     Ok(path)
 }
 

@@ -12,6 +12,7 @@ mod engine;
 mod files;
 mod generation;
 mod handle;
+pub mod layer;
 mod manifest;
 mod mutation;
 mod recovery;
@@ -63,6 +64,33 @@ pub struct Options {
     /// How long to wait for a lock another opener holds before
     /// `StoreError::Locked` (default zero: refuse at once).
     pub busy_timeout: Duration,
+    /// What durable writes go through (tests stand in for the disk).
+    pub files: Files,
+}
+
+/// The file layer a directory is written through (`RealFiles` unless a
+/// test gives its own). Options compare it by identity.
+#[derive(Clone)]
+pub struct Files(pub std::sync::Arc<dyn layer::FileLayer>);
+
+impl Default for Files {
+    fn default() -> Self {
+        Files(std::sync::Arc::new(layer::RealFiles))
+    }
+}
+
+impl PartialEq for Files {
+    fn eq(&self, other: &Files) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Files {}
+
+impl fmt::Debug for Files {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 impl Default for Options {
@@ -74,6 +102,7 @@ impl Default for Options {
             mac_key: None,
             store: crate::maintenance::StoreOptions::default(),
             busy_timeout: Duration::ZERO,
+            files: Files::default(),
         }
     }
 }
@@ -87,6 +116,7 @@ impl fmt::Debug for Options {
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
             .field("store", &self.store)
             .field("busy_timeout", &self.busy_timeout)
+            .field("files", &self.files)
             .finish()
     }
 }

@@ -9,13 +9,14 @@
 //! Nothing on disk changes until the whole directory has been read and
 //! found usable; the actions (truncate, remove, set aside) come last.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::checkpoint::FileRegistry;
 use super::files::{self, Listing, CORRUPT_SUFFIX};
 use super::generation::{self, Generation};
+use super::layer::FileLayer;
 use super::mutation::{check_mutation, decode_mutation};
 use super::wal_reader::scan_file;
 use super::{snapshot, RecoveryReport, Repair, SkippedSnapshot, TornTail};
@@ -77,6 +78,7 @@ fn drop_files(
 
 /// Reads the directory and rebuilds the store.
 pub(crate) fn recover(
+    layer: &dyn FileLayer,
     dir: &Path,
     listing: &Listing,
     created: bool,
@@ -149,8 +151,9 @@ pub(crate) fn recover(
     let files = generation::registry(listing, loaded.as_ref(), &report.skipped_snapshots);
     // Files before the start point are obsolete, except what a previous
     // generation still needs (the checkpoint removes those).
-    let keep_from =
-        generation::previous_seq(listing, base_seq, &report.skipped_snapshots).unwrap_or(base_seq);
+    // (The generation before a first manifest is the log from commit 0.)
+    let keep_from = generation::previous_seq(listing, base_seq, &report.skipped_snapshots)
+        .unwrap_or(if loaded.is_some() { 0 } else { base_seq });
     let stale = listing
         .snapshots
         .iter()
@@ -273,7 +276,7 @@ pub(crate) fn recover(
         }
     }
 
-    apply(dir, &actions)?;
+    apply(layer, dir, &actions)?;
     report.snapshot_seq = snapshot_seq;
     report.last_seq = last;
     Ok(Recovered {
@@ -285,28 +288,24 @@ pub(crate) fn recover(
     })
 }
 
-fn apply(dir: &Path, actions: &[Action]) -> Result<()> {
+fn apply(layer: &dyn FileLayer, dir: &Path, actions: &[Action]) -> Result<()> {
     for action in actions {
         match action {
-            Action::Truncate(path, len) => {
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| StoreError::io(path, e))?;
-                file.set_len(*len)
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| StoreError::io(path, e))?;
-            }
-            Action::Remove(path) => files::remove(path)?,
+            Action::Truncate(path, len) => layer
+                .truncate(path, *len)
+                .map_err(|e| StoreError::io(path, e))?,
+            Action::Remove(path) => files::remove(layer, path)?,
             Action::SetAside(path) => {
                 let mut aside = path.as_os_str().to_owned();
                 aside.push(CORRUPT_SUFFIX);
-                fs::rename(path, &aside).map_err(|e| StoreError::io(path, e))?;
+                layer
+                    .rename(path, Path::new(&aside))
+                    .map_err(|e| StoreError::io(path, e))?;
             }
         }
     }
     if !actions.is_empty() {
-        files::sync_dir(dir)?;
+        files::sync_dir(layer, dir)?;
     }
     Ok(())
 }

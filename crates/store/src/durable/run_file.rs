@@ -12,6 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::layer::FileLayer;
 use crate::bin::{read_varint, write_varint, Reader};
 use crate::error::{Result, StoreError};
 use crate::lsm::{Run, RunBuilder};
@@ -96,14 +97,17 @@ pub(crate) fn encode_run(run: &Run, out: &mut impl Write) -> std::io::Result<u64
 
 /// Writes `run` to `path` and fsyncs it; returns the file's size. The
 /// file becomes live only when a manifest naming it is durable.
-pub(crate) fn write_run(path: &Path, run: &Run) -> Result<u64> {
-    let file = super::files::create_file(path, false).map_err(|e| StoreError::io(path, e))?;
+pub(crate) fn write_run(layer: &dyn FileLayer, path: &Path, run: &Run) -> Result<u64> {
+    let file =
+        super::files::create_file(layer, path, false).map_err(|e| StoreError::io(path, e))?;
     let mut out = BufWriter::with_capacity(1 << 18, file);
     let bytes = encode_run(run, &mut out).map_err(|e| StoreError::io(path, e))?;
     let file = out
         .into_inner()
         .map_err(|e| StoreError::io(path, e.into_error()))?;
-    file.sync_all().map_err(|e| StoreError::io(path, e))?;
+    layer
+        .sync(&file, path)
+        .map_err(|e| StoreError::io(path, e))?;
     Ok(bytes)
 }
 

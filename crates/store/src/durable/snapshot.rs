@@ -126,7 +126,7 @@ fn write_body(content: &SnapshotContent, out: &mut impl Write) -> io::Result<()>
 #[cfg(test)]
 /// Writes the whole file at `temp` and fsyncs it; returns its size.
 fn write_file(content: &SnapshotContent, temp: &Path) -> io::Result<u64> {
-    let file = files::create_file(temp, false)?;
+    let file = files::create_file(&super::layer::RealFiles, temp, false)?;
     let mut out = HashingWriter {
         inner: BufWriter::with_capacity(IO_BUFFER_BYTES, file),
         hasher: blake3::Hasher::new(),
@@ -155,7 +155,7 @@ pub(crate) fn write(dir: &Path, content: &SnapshotContent) -> Result<(PathBuf, u
         StoreError::io(&temp, e)
     })?;
     fs::rename(&temp, &path).map_err(|e| StoreError::io(&path, e))?;
-    files::sync_dir(dir)?;
+    files::sync_dir(&super::layer::RealFiles, dir)?;
     Ok((path, bytes))
 }
 
