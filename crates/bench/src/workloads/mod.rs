@@ -322,7 +322,8 @@ mod tests {
             "ordered shard merge, 4 shard(s), drain 500 rows",
             "eager shard merge, 4 shard(s), drain 500 rows",
             "insert, batches of 100, 2 indexes, in memory",
-            "recovery: reopen from a snapshot of 2000 rows",
+            "recovery: reopen after a flush of 2000 rows",
+            "recovery: reopen after a flush of 2000 rows with a 10% WAL tail",
             "layout scan, data map, ASC",
             "layout scan, data map, DESC",
             "first page, index range, ASC, while a writer commits batches of 100",
@@ -333,7 +334,7 @@ mod tests {
                 "no result named {expected:?} in {names:#?}"
             );
         }
-        assert_eq!(results.len(), 28, "{names:#?}");
+        assert_eq!(results.len(), 29, "{names:#?}");
         for m in results.iter().filter(|m| m.name.contains("shard merge")) {
             assert!(
                 m.note.contains("observer (one more drain, untimed): peak ")
