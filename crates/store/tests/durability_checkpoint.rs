@@ -239,3 +239,84 @@ fn an_interrupted_checkpoint_is_recovered_across_two_log_files() {
     assert_eq!(report.last_seq, cut + 10);
     assert_batches(db.store(), 20);
 }
+
+/// Run-file writes that take 600 ms each: the checkpointer is slow.
+#[derive(Debug)]
+struct SlowRunFiles;
+
+impl keyset_store::durable::layer::FileLayer for SlowRunFiles {
+    fn open(
+        &self,
+        path: &std::path::Path,
+        mode: keyset_store::durable::layer::OpenMode,
+        private: bool,
+    ) -> std::io::Result<std::fs::File> {
+        keyset_store::durable::layer::RealFiles.open(path, mode, private)
+    }
+
+    fn sync(&self, file: &std::fs::File, path: &std::path::Path) -> std::io::Result<()> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("run-") {
+            thread::sleep(std::time::Duration::from_millis(600));
+        }
+        keyset_store::durable::layer::RealFiles.sync(file, path)
+    }
+
+    fn truncate(&self, path: &std::path::Path, len: u64) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.truncate(path, len)
+    }
+
+    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.rename(from, to)
+    }
+
+    fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.remove(path)
+    }
+
+    fn sync_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.sync_dir(dir)
+    }
+}
+
+/// A checkpoint made slow on purpose (every run file takes 600 ms to
+/// fsync) runs on the checkpointer thread: commits keep completing while
+/// it works, none waits for it, and it still finishes.
+#[test]
+fn a_slow_checkpoint_never_stalls_commits() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        sync: SyncMode::Never,
+        checkpoint_wal_bytes: 2048,
+        files: keyset_store::durable::Files(std::sync::Arc::new(SlowRunFiles)),
+        ..Options::default()
+    };
+    let (db, _) = open(dir.path(), opts.clone());
+    create_items(db.store());
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    // Keep committing until a checkpoint has been written, at least for
+    // as long as one run file takes.
+    while n < 50 || manifest_files(dir.path()).is_empty() {
+        let t = Instant::now();
+        write_batch(db.store(), n);
+        slowest = slowest.max(t.elapsed());
+        n += 1;
+        assert!(started.elapsed() < Duration::from_secs(60), "no checkpoint");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "the checkpoint took at least one slow run file"
+    );
+    assert!(
+        slowest < Duration::from_millis(400),
+        "a commit waited {slowest:?} while run files took 600 ms each"
+    );
+    assert_eq!(db.store().stats().stalls, 0);
+    db.close().unwrap();
+    let (db, report) = open(dir.path(), opts);
+    assert!(report.runs_loaded > 0, "{report:?}");
+    assert_batches(db.store(), n);
+}
