@@ -89,6 +89,7 @@ pub(crate) fn load(path: &Path, seq: u64, options: &StoreOptions) -> Result<Gene
     let mut by_run = HashMap::new();
     let mut versions_loaded = 0u64;
     let mut runs_loaded = 0;
+    let mut loaded = read_all(dir, &manifest);
     for entry in &manifest.maps {
         let fits = manifest
             .catalog
@@ -109,7 +110,10 @@ pub(crate) fn load(path: &Path, seq: u64, options: &StoreOptions) -> Result<Gene
         let mut runs = Vec::with_capacity(entry.files.len());
         for &number in &entry.files {
             let file = run_path(dir, number);
-            let run = match run_file::read_run(&file) {
+            let read = loaded
+                .remove(&number)
+                .unwrap_or_else(|| run_file::read_run(&file));
+            let run = match read {
                 Ok(run) => run,
                 Err(StoreError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound =>
@@ -163,6 +167,38 @@ pub(crate) fn load(path: &Path, seq: u64, options: &StoreOptions) -> Result<Gene
         files,
     })
 }
+
+/// Reads and decodes every run file `manifest` names, on as many threads
+/// as there are cores (decoding rows is most of an open's time).
+fn read_all(dir: &Path, manifest: &Manifest) -> HashMap<u64, Result<Arc<Run>>> {
+    let numbers: Vec<u64> = manifest.files().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_LOAD_THREADS)
+        .min(numbers.len().max(1));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let numbers = &numbers;
+                scope.spawn(move || {
+                    numbers
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|&n| (n, run_file::read_run(&run_path(dir, n))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Most threads an open decodes run files on.
+const MAX_LOAD_THREADS: usize = 8;
 
 /// The position of the newest manifest older than `base_seq` that was not
 /// set aside: the previous generation, whose log must be kept.
