@@ -1,6 +1,6 @@
 //! Shared pieces of keyset's fuzz targets: strict value equality, the
 //! fixtures that need setting up once (a database with minted cursors, a
-//! real WAL and snapshot), and the naive models the targets compare with.
+//! real WAL and generation), and the naive models the targets compare with.
 //!
 //! Nothing here is part of keyset: it only calls public APIs, and every
 //! check a target makes is an `assert!` so that libFuzzer reports it.

@@ -1,6 +1,7 @@
-//! The `wal_recovery` fixture: a real data directory written once (DDL and
+//! The `recovery` fixture: a real data directory written once (DDL and
 //! batches, a checkpoint, more batches), taken apart into its WAL records
-//! and snapshot, with the store's state after every commit; plus an
+//! and its generation (manifest and run files), with the store's state
+//! after every commit; plus an
 //! independent reader of the WAL framing that says which leading records
 //! are intact (complete, CRC-32C valid, sequence numbers in order).
 //!
@@ -19,8 +20,8 @@ use keyset_store::{Batch, ColumnDef, ColumnType, IndexSpec, Store, TableSpec, Va
 pub const WAL_MAGIC: [u8; 8] = *b"KSWAL\0\0\x01";
 /// `[len u32][crc32c u32][seq u64]`, little-endian.
 pub const RECORD_HEADER_LEN: usize = 16;
-/// Bytes of the BLAKE3 checksum that ends a snapshot.
-pub const SNAPSHOT_CHECKSUM_LEN: usize = 32;
+/// Bytes of the CRC-32C that ends a manifest.
+pub const MANIFEST_CRC_LEN: usize = 4;
 /// Database id and MAC key written into every fuzzed directory, so that
 /// opening does not have to create them.
 pub const DATABASE_ID: [u8; 8] = *b"fuzz-db!";
@@ -31,9 +32,9 @@ pub fn wal_name(start: u64) -> String {
     format!("wal-{start:020}.log")
 }
 
-/// `snapshot-<seq, 20 digits>.snap`.
-pub fn snapshot_name(seq: u64) -> String {
-    format!("snapshot-{seq:020}.snap")
+/// `manifest-<seq, 20 digits>.mf`.
+pub fn manifest_name(seq: u64) -> String {
+    format!("manifest-{seq:020}.mf")
 }
 
 /// The CRC of a record: over the length field, the seq field and the
@@ -147,10 +148,12 @@ pub struct WalFixture {
     pub log: Vec<u8>,
     /// `states[k]`: the store after commit `k` (`states[0]` is empty).
     pub states: Vec<Dump>,
-    /// The snapshot written after commit `snapshot_seq`.
-    pub snapshot: Vec<u8>,
+    /// The manifest written after commit `snapshot_seq`.
+    pub manifest: Vec<u8>,
+    /// The run files it names: file name and bytes.
+    pub runs: Vec<(String, Vec<u8>)>,
     pub snapshot_seq: u64,
-    /// The log that follows the snapshot: `wal-<snapshot_seq>.log`.
+    /// The log that follows the manifest: `wal-<snapshot_seq>.log`.
     pub log_after_snapshot: Vec<u8>,
     /// The payloads of every record of both logs, in sequence order.
     pub payloads: Vec<Vec<u8>>,
@@ -282,7 +285,18 @@ fn build() -> WalFixture {
     );
     let read = |dir: &Path, name: String| std::fs::read(dir.join(&name)).expect("fixture file");
     let log = read(plain.path(), wal_name(0));
-    let snapshot = read(checkpointed.path(), snapshot_name(snapshot_seq));
+    let manifest = read(checkpointed.path(), manifest_name(snapshot_seq));
+    let mut runs: Vec<(String, Vec<u8>)> = std::fs::read_dir(checkpointed.path())
+        .expect("list the fixture")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("run-"))
+        .map(|name| {
+            let bytes = read(checkpointed.path(), name.clone());
+            (name, bytes)
+        })
+        .collect();
+    runs.sort();
+    assert!(!runs.is_empty(), "the checkpoint wrote run files");
     let log_after_snapshot = read(checkpointed.path(), wal_name(snapshot_seq));
 
     let ends = intact_prefix(&log, 0);
@@ -302,7 +316,8 @@ fn build() -> WalFixture {
     WalFixture {
         log,
         states,
-        snapshot,
+        manifest,
+        runs,
         snapshot_seq,
         log_after_snapshot,
         payloads,

@@ -189,7 +189,7 @@ fn check(dir: &Path, cycle: usize) -> Checked {
 #[test]
 fn acknowledged_batches_survive_sigkill_whole() {
     let cycles = if std::env::var_os("KEYSET_LONG_TESTS").is_some() {
-        200
+        100
     } else {
         20
     };

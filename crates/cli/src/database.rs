@@ -27,7 +27,14 @@ pub enum Missing {
 /// Opens the database `--db` names with every commit synced to disk
 /// before it returns.
 pub fn open(arg: &DbArg, missing: Missing) -> Result<Db, CliError> {
-    open_with_sync(&arg.db, SyncMode::Always, missing, arg.busy_timeout)
+    check_dir(&arg.db, missing)?;
+    let options = Options {
+        sync: SyncMode::Always,
+        busy_timeout: Duration::from_millis(arg.busy_timeout),
+        repair: arg.repair,
+        ..Options::default()
+    };
+    open_checked(&arg.db, options)
 }
 
 /// Opens `dir` with a chosen sync mode (the demo loads with `Never` and
@@ -44,6 +51,12 @@ pub fn open_with_sync(
         busy_timeout: Duration::from_millis(busy_timeout_ms),
         ..Options::default()
     };
+    open_checked(dir, options)
+}
+
+/// Opens a directory `check_dir` accepted and tells on stderr what
+/// recovery cut or repaired.
+fn open_checked(dir: &Path, options: Options) -> Result<Db, CliError> {
     let db = Db::open_with(dir, options)?;
     if let Some(report) = db.recovery_report() {
         crate::recovery::warn(&mut std::io::stderr().lock(), report)?;

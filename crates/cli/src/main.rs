@@ -1,10 +1,12 @@
 //! The `keyset` command line: argument parsing and dispatch to one module
-//! per command (`demo`, `shell`, `sql_cmd`, `import`, `explain`).
+//! per command (`demo`, `shell`, `sql_cmd`, `import`, `explain`,
+//! `checkpoint`).
 //!
 //! Every error reaches `main` as a `CliError` and is printed as one line
 //! `error: ...` on stderr with a non-zero status; a closed output pipe ends
 //! the program quietly. Nothing here prints query results itself.
 
+mod checkpoint;
 mod database;
 mod demo;
 mod error;
@@ -54,6 +56,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the plan of a SELECT.
     Explain(explain::ExplainArgs),
+    /// Flush now: write the data to run files and a manifest, and cut the
+    /// log, so the next open replays nothing.
+    Checkpoint(checkpoint::CheckpointArgs),
 }
 
 /// The `--db` and `--busy-timeout` options shared by the commands that
@@ -67,6 +72,11 @@ pub struct DbArg {
     /// process holds before giving up (0: give up at once).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub busy_timeout: u64,
+    /// Open a damaged data directory by dropping what the damage makes
+    /// unusable (falling back to the previous generation and the log where
+    /// that covers it); what was dropped is printed on stderr.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -76,6 +86,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sql(args) => sql_cmd::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Checkpoint(args) => checkpoint::run(&args),
     }
 }
 

@@ -38,10 +38,17 @@ pub fn warn(out: &mut dyn Write, report: &RecoveryReport) -> std::io::Result<()>
     for skipped in &report.skipped_snapshots {
         writeln!(
             out,
-            "warning: snapshot {} (commit {}) was damaged ({}) and set aside; recovery started from an older one",
+            "warning: repair set aside {} (commit {}), which was damaged ({}); recovery started from the generation before it and replayed the log",
             skipped.file.display(),
             skipped.seq,
             skipped.reason
+        )?;
+    }
+    for file in &report.recreated {
+        writeln!(
+            out,
+            "warning: repair made a new {} because it was missing; cursors handed out before no longer verify",
+            file.display()
         )?;
     }
     Ok(())
@@ -64,5 +71,12 @@ mod tests {
     #[test]
     fn only_what_was_dropped_is_told() {
         assert!(lines(&RecoveryReport::default()).is_empty());
+        let report = RecoveryReport {
+            recreated: vec!["d/mac.key".into()],
+            ..RecoveryReport::default()
+        };
+        let told = lines(&report);
+        assert_eq!(told.len(), 1);
+        assert!(told[0].contains("d/mac.key"), "{told:?}");
     }
 }

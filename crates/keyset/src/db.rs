@@ -230,7 +230,8 @@ impl Db {
         &self.inner.statements
     }
 
-    /// Writes a snapshot now and cuts the WAL (no-op in memory).
+    /// Flushes now: writes the data to run files and a manifest and cuts
+    /// the WAL, so the next open replays nothing (no-op in memory).
     pub fn checkpoint(&self) -> Result<()> {
         let guard = self.inner.durable.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(durable) = guard.as_ref() {

@@ -82,6 +82,14 @@ pub(crate) struct Maintenance {
     merges: AtomicU64,
     dropped: AtomicU64,
     stalls: AtomicU64,
+    /// Told of every flush (the durable layer reuses run files by it).
+    observer: Mutex<Option<Weak<dyn FlushObserver>>>,
+}
+
+/// Learns which run each flushed memtable became (installed by the
+/// durable layer; the in-memory store has none).
+pub(crate) trait FlushObserver: Send + Sync + std::fmt::Debug {
+    fn flushed(&self, memtable: u64, run: u64);
 }
 
 impl Maintenance {
@@ -96,6 +104,23 @@ impl Maintenance {
             merges: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stalls: AtomicU64::new(0),
+            observer: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn set_observer(&self, observer: Weak<dyn FlushObserver>) {
+        *self.observer.lock().unwrap_or_else(PoisonError::into_inner) = Some(observer);
+    }
+
+    fn tell_flushed(&self, memtable: u64, run: u64) {
+        let observer = self
+            .observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(Weak::upgrade);
+        if let Some(observer) = observer {
+            observer.flushed(memtable, run);
         }
     }
 
@@ -303,12 +328,14 @@ fn flush_round(shared: &Shared) -> bool {
             let bottom = current.is_none_or(|m| m.runs().is_empty());
             let out = compaction::flush(memtable, &live_seqs(shared), bottom);
             let dropped = out.dropped;
+            let run_id = out.run.id();
             let published = shared.replace_map(table, shard, map_id, |current| {
                 current.with_flushed(memtable.id(), Some(out.run))
             });
             if !published {
                 break;
             }
+            shared.maintenance.tell_flushed(memtable.id(), run_id);
             shared.maintenance.flushes.fetch_add(1, Ordering::Relaxed);
             shared
                 .maintenance

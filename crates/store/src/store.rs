@@ -287,6 +287,48 @@ impl Store {
         f(guard.seq, &state)
     }
 
+    // --- durable layer hooks (issue 12) ---
+
+    /// Freezes every non-empty memtable with writers held off and runs `f`
+    /// on the result: every version at or below the `seq` it is given is
+    /// in the view's frozen memtables and runs, and every later commit
+    /// goes to memtables the view does not list as frozen (a consistent
+    /// cut, for the manifest).
+    pub(crate) fn with_cut<R>(&self, f: impl FnOnce(u64, &ReadView) -> R) -> R {
+        let guard = self.shared.lock();
+        let state = self.read();
+        if let Some(layout) = crate::maintenance::frozen_layout(&state.layout, |_, _, _| true) {
+            self.shared.publish(layout, state.seq);
+            self.shared.maintenance.notify();
+        }
+        let state = self.read();
+        f(guard.seq, &state)
+    }
+
+    /// Tells `observer` which run each flushed memtable became.
+    pub(crate) fn observe_flushes(
+        &self,
+        observer: std::sync::Weak<dyn crate::maintenance::FlushObserver>,
+    ) {
+        self.shared.maintenance.set_observer(observer);
+    }
+
+    /// Replaces the whole state with `catalog` and `tables` (maps built
+    /// from runs read back from files, no per-row inserts) at `seq`.
+    pub(crate) fn restore_runs(
+        &self,
+        catalog: Catalog,
+        tables: HashMap<TableId, Arc<TableStore>>,
+        seq: u64,
+    ) {
+        let mut guard = self.shared.lock();
+        self.shared
+            .publish(Arc::new(Layout { catalog, tables }), seq);
+        guard.seq = seq;
+    }
+
+    // --- end of durable layer hooks ---
+
     /// Validates, logs, applies and publishes one mutation under the commit
     /// lock, then waits for durability outside it.
     fn commit_mutation(

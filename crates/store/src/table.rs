@@ -379,6 +379,25 @@ impl TableStore {
         Ok(TableStore { def, shards })
     }
 
+    /// A table whose maps are given: `maps(shard, map)` for every shard of
+    /// `def` and every index it declares (files read back on open).
+    pub(crate) fn from_maps(
+        def: Arc<TableDef>,
+        mut maps: impl FnMut(usize, MapId) -> RowMap,
+    ) -> TableStore {
+        let shards = (0..def.shards as usize)
+            .map(|s| ShardStore {
+                data: Arc::new(maps(s, MapId::Data)),
+                indexes: def
+                    .indexes
+                    .iter()
+                    .map(|i| (i.id, Arc::new(maps(s, MapId::Index(i.id)))))
+                    .collect(),
+            })
+            .collect();
+        TableStore { def, shards }
+    }
+
     /// A table that shares this one's maps without `index`.
     pub(crate) fn without_index(&self, def: Arc<TableDef>, index: IndexId) -> TableStore {
         let shards = self

@@ -22,40 +22,119 @@ fn a_checkpoint_between_writes_cuts_the_log_and_loses_nothing() {
     }
     let first = db.checkpoint().unwrap();
     assert_eq!(first.seq, 32);
-    assert_eq!(first.rows, 30 * ROWS_PER_BATCH as u64);
-    assert_eq!(fs::metadata(&first.snapshot).unwrap().len(), first.bytes);
+    assert!(first.runs_written > 0 && first.bytes > 0, "{first:?}");
+    assert_eq!(manifest_files(dir.path()), vec![first.manifest.clone()]);
     for n in 30..60 {
         write_batch(db.store(), n);
     }
     let second = db.checkpoint().unwrap();
     assert_eq!(second.seq, 62);
-    assert!(second.removed.contains(&first.snapshot), "{second:?}");
-    assert_eq!(snapshot_files(dir.path()), vec![second.snapshot.clone()]);
-    assert_eq!(wal_files(dir.path()).len(), 1, "older WAL files removed");
+    // The previous generation and the log from its position stay until
+    // the next manifest is durable.
+    assert_eq!(
+        manifest_files(dir.path()),
+        vec![first.manifest.clone(), second.manifest.clone()]
+    );
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        2,
+        "the log from the previous generation on"
+    );
     for n in 60..75 {
+        write_batch(db.store(), n);
+    }
+    let third = db.checkpoint().unwrap();
+    assert!(third.removed.contains(&first.manifest), "{third:?}");
+    assert_eq!(
+        manifest_files(dir.path()),
+        vec![second.manifest.clone(), third.manifest.clone()]
+    );
+    assert_eq!(
+        wal_files(dir.path()).len(),
+        2,
+        "the log before the previous generation removed"
+    );
+    for n in 75..80 {
         write_batch(db.store(), n);
     }
     drop(db);
 
     let (db, report) = open(dir.path(), Options::default());
-    assert_eq!(report.snapshot_seq, Some(62));
+    assert_eq!(report.snapshot_seq, Some(77));
+    assert_eq!(report.manifest, Some(third.manifest.clone()));
+    assert!(report.runs_loaded > 0, "{report:?}");
     assert_eq!(
-        report.records_replayed, 15,
-        "only the commits after the snapshot"
+        report.records_replayed, 5,
+        "only the commits after the manifest"
     );
-    assert_eq!(report.last_seq, 77);
-    assert_batches(db.store(), 75);
-    // A checkpoint with nothing new rewrites the same snapshot harmlessly.
+    assert_eq!(report.last_seq, 82);
+    assert_batches(db.store(), 80);
+    // A checkpoint with nothing new rewrites the same manifest harmlessly.
     let again = db.checkpoint().unwrap();
     let same = db.checkpoint().unwrap();
-    assert_eq!((again.seq, same.seq), (77, 77));
+    assert_eq!((again.seq, same.seq), (82, 82));
+    assert_eq!(same.runs_written, 0, "every source already has a file");
     drop(db);
     let (db, report) = open(dir.path(), Options::default());
     assert_eq!(
         (report.snapshot_seq, report.records_replayed),
-        (Some(77), 0)
+        (Some(82), 0)
     );
-    assert_batches(db.store(), 75);
+    assert_batches(db.store(), 80);
+}
+
+/// Reopening after a flush gives the same rows, index entries and
+/// catalog (ids included) as before, and later checkpoints reuse the
+/// files of runs loaded from disk instead of writing them again.
+#[test]
+fn reopen_after_a_flush_equals_the_state_before_and_reuses_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        store: keyset_store::StoreOptions {
+            memtable_bytes: 2048,
+            ..keyset_store::StoreOptions::default()
+        },
+        ..Options::default()
+    };
+    let (db, _) = open(dir.path(), opts.clone());
+    create_items(db.store());
+    for n in 0..200 {
+        write_batch(db.store(), n);
+    }
+    // Replace and delete some rows so runs carry tombstones and versions.
+    let mut batch = keyset_store::Batch::new();
+    for id in 0..30 {
+        batch.delete("items", vec![keyset_store::Value::Int(id)]);
+    }
+    db.store().commit(&batch).unwrap();
+    db.store().maintain();
+    db.checkpoint().unwrap();
+    let before = dump(db.store());
+    let next_id = db.store().read().catalog().next_id();
+    drop(db);
+    let (db, report) = open(dir.path(), opts);
+    assert_eq!(report.records_replayed, 0);
+    assert_eq!(dump(db.store()), before);
+    assert_eq!(db.store().read().catalog().next_id(), next_id);
+    let again = db.checkpoint().unwrap();
+    assert_eq!(again.runs_written, 0, "{again:?}");
+}
+
+/// Every row of `items` by data map and by index, in order.
+fn dump(store: &keyset_store::Store) -> Vec<String> {
+    let view = store.read();
+    let table = view.table("items").unwrap();
+    let index = table.def().index_by_name("by_batch").unwrap().id;
+    let mut out = Vec::new();
+    for shard in table.shard_views() {
+        for (k, row) in shard.data().iter() {
+            out.push(format!("d {k:?} {row:?}"));
+        }
+        for (k, row) in shard.index(index).unwrap().iter() {
+            out.push(format!("i {k:?} {row:?}"));
+        }
+    }
+    out
 }
 
 #[test]
@@ -103,22 +182,28 @@ fn the_wal_size_threshold_triggers_checkpoints_on_its_own() {
     };
     let (db, _) = open(dir.path(), opts.clone());
     create_items(db.store());
-    for n in 0..300 {
+    // The checkpointer runs on its own thread, so commits never wait for
+    // it: keep writing until it has written two generations.
+    let mut longest = 0;
+    let mut n = 0;
+    while n < 300 || (manifest_files(dir.path()).len() < 2 && n < 20_000) {
         write_batch(db.store(), n);
-        assert!(db.wal_bytes() < 4096 + 1024, "the log keeps being cut");
+        longest = longest.max(db.wal_bytes());
+        n += 1;
     }
+    assert!(longest < 256 * 1024, "the log keeps being cut: {longest}");
     assert_eq!(db.last_checkpoint_error(), None);
-    assert_eq!(snapshot_files(dir.path()).len(), 1);
-    assert_eq!(wal_files(dir.path()).len(), 1);
-    drop(db);
+    db.close().unwrap();
+    assert_eq!(manifest_files(dir.path()).len(), 2, "current and previous");
+    assert!(wal_files(dir.path()).len() <= 3);
     let (db, report) = open(dir.path(), opts);
-    let snapshot = report.snapshot_seq.expect("an automatic snapshot");
-    assert_eq!(snapshot + report.records_replayed, 302);
-    assert!(report.records_replayed < 100, "{report:?}");
-    assert_batches(db.store(), 300);
+    let snapshot = report.snapshot_seq.expect("an automatic checkpoint");
+    assert_eq!(snapshot + report.records_replayed, n as u64 + 2);
+    assert!(report.records_replayed < n as u64, "{report:?}");
+    assert_batches(db.store(), n);
 }
 
-/// A checkpoint that cut the log but died before its snapshot was renamed
+/// A checkpoint that cut the log but died before its manifest was renamed
 /// leaves two WAL files and a temporary file: recovery replays across both
 /// files and removes the leftover.
 #[test]
@@ -134,8 +219,8 @@ fn an_interrupted_checkpoint_is_recovered_across_two_log_files() {
     // What the cut does: a new file, header only, named after the last commit.
     let second = dir.path().join(format!("wal-{cut:020}.log"));
     fs::write(&second, b"KSWAL\0\0\x01").unwrap();
-    let leftover = dir.path().join(format!("snapshot-{cut:020}.snap.tmp"));
-    fs::write(&leftover, b"half a snapshot").unwrap();
+    let leftover = dir.path().join(format!("manifest-{cut:020}.mf.tmp"));
+    fs::write(&leftover, b"half a manifest").unwrap();
 
     let (db, report) = open(dir.path(), Options::default());
     assert_eq!(report.wal_files, 2);
@@ -153,4 +238,85 @@ fn an_interrupted_checkpoint_is_recovered_across_two_log_files() {
     let (db, report) = open(dir.path(), Options::default());
     assert_eq!(report.last_seq, cut + 10);
     assert_batches(db.store(), 20);
+}
+
+/// Run-file writes that take 600 ms each: the checkpointer is slow.
+#[derive(Debug)]
+struct SlowRunFiles;
+
+impl keyset_store::durable::layer::FileLayer for SlowRunFiles {
+    fn open(
+        &self,
+        path: &std::path::Path,
+        mode: keyset_store::durable::layer::OpenMode,
+        private: bool,
+    ) -> std::io::Result<std::fs::File> {
+        keyset_store::durable::layer::RealFiles.open(path, mode, private)
+    }
+
+    fn sync(&self, file: &std::fs::File, path: &std::path::Path) -> std::io::Result<()> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("run-") {
+            thread::sleep(std::time::Duration::from_millis(600));
+        }
+        keyset_store::durable::layer::RealFiles.sync(file, path)
+    }
+
+    fn truncate(&self, path: &std::path::Path, len: u64) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.truncate(path, len)
+    }
+
+    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.rename(from, to)
+    }
+
+    fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.remove(path)
+    }
+
+    fn sync_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        keyset_store::durable::layer::RealFiles.sync_dir(dir)
+    }
+}
+
+/// A checkpoint made slow on purpose (every run file takes 600 ms to
+/// fsync) runs on the checkpointer thread: commits keep completing while
+/// it works, none waits for it, and it still finishes.
+#[test]
+fn a_slow_checkpoint_never_stalls_commits() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        sync: SyncMode::Never,
+        checkpoint_wal_bytes: 2048,
+        files: keyset_store::durable::Files(std::sync::Arc::new(SlowRunFiles)),
+        ..Options::default()
+    };
+    let (db, _) = open(dir.path(), opts.clone());
+    create_items(db.store());
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    // Keep committing until a checkpoint has been written, at least for
+    // as long as one run file takes.
+    while n < 50 || manifest_files(dir.path()).is_empty() {
+        let t = Instant::now();
+        write_batch(db.store(), n);
+        slowest = slowest.max(t.elapsed());
+        n += 1;
+        assert!(started.elapsed() < Duration::from_secs(60), "no checkpoint");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "the checkpoint took at least one slow run file"
+    );
+    assert!(
+        slowest < Duration::from_millis(400),
+        "a commit waited {slowest:?} while run files took 600 ms each"
+    );
+    assert_eq!(db.store().stats().stalls, 0);
+    db.close().unwrap();
+    let (db, report) = open(dir.path(), opts);
+    assert!(report.runs_loaded > 0, "{report:?}");
+    assert_batches(db.store(), n);
 }

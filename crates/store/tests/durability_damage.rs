@@ -181,44 +181,15 @@ fn a_missing_log_file_is_a_gap_not_silent_loss() {
     assert!(first.exists());
 }
 
-#[test]
-fn a_corrupt_snapshot_is_never_used_silently() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, _) = open(dir.path(), Options::default());
-    create_items(db.store());
-    for n in 0..10 {
-        write_batch(db.store(), n);
-    }
-    let info = db.checkpoint().unwrap();
-    write_batch(db.store(), 10);
-    drop(db);
-    let mut bytes = fs::read(&info.snapshot).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x08;
-    fs::write(&info.snapshot, &bytes).unwrap();
-
-    let (file, _, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
-    assert_eq!(file, info.snapshot);
-    assert!(reason.contains("checksum"), "{reason}");
-    // The log before the snapshot is gone, so repair cannot rebuild it either.
-    let (file, _, reason) = expect_corrupted(open_err(dir.path(), repair()));
-    assert_eq!(file, info.snapshot);
-    assert!(reason.contains("no older snapshot"), "{reason}");
-    assert!(info.snapshot.exists(), "a failed repair changes nothing");
-
-    // A snapshot cut short is caught the same way.
-    fs::write(&info.snapshot, &bytes[..middle]).unwrap();
-    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
-    assert_eq!(file, info.snapshot);
-}
-
-/// With `repair`, a damaged newest snapshot is set aside when an older
-/// snapshot and an unbroken log reach past it.
-#[test]
-fn repair_falls_back_to_an_older_snapshot_when_the_log_is_complete() {
-    let dir = tempfile::tempdir().unwrap();
-    let keep = tempfile::tempdir().unwrap();
-    let (db, _) = open(dir.path(), Options::default());
+/// A directory with two generations (manifests after batches 0..5 and
+/// 0..10) and batch 10 in the log; returns the two checkpoints.
+fn two_generations(
+    dir: &Path,
+) -> (
+    keyset_store::durable::CheckpointInfo,
+    keyset_store::durable::CheckpointInfo,
+) {
+    let (db, _) = open(dir, Options::default());
     create_items(db.store());
     for n in 0..5 {
         write_batch(db.store(), n);
@@ -227,38 +198,169 @@ fn repair_falls_back_to_an_older_snapshot_when_the_log_is_complete() {
     for n in 5..10 {
         write_batch(db.store(), n);
     }
-    // Keep what the next checkpoint will remove: the older snapshot and log.
-    let mut kept = Vec::new();
-    for path in [older.snapshot.clone(), only_wal(dir.path())] {
-        let copy = keep.path().join(path.file_name().unwrap());
-        fs::copy(&path, &copy).unwrap();
-        kept.push((copy, path));
-    }
     let newer = db.checkpoint().unwrap();
     write_batch(db.store(), 10);
     drop(db);
-    for (copy, path) in &kept {
-        fs::copy(copy, path).unwrap();
-    }
-    let mut bytes = fs::read(&newer.snapshot).unwrap();
-    bytes[20] ^= 0x01;
-    fs::write(&newer.snapshot, &bytes).unwrap();
+    (older, newer)
+}
 
-    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
-    assert_eq!(file, newer.snapshot);
+/// The run files the newer generation wrote (not shared with the older).
+fn newer_runs(dir: &Path, older: &keyset_store::durable::CheckpointInfo) -> Vec<PathBuf> {
+    let all = run_files(dir);
+    all.into_iter().skip(older.runs_written as usize).collect()
+}
+
+#[test]
+fn a_damaged_manifest_is_an_error_naming_it_and_repair_falls_back_a_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (older, newer) = two_generations(dir.path());
+    let mut bytes = fs::read(&newer.manifest).unwrap();
+    bytes[12] ^= 0x01;
+    fs::write(&newer.manifest, &bytes).unwrap();
+
+    let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, newer.manifest);
+    assert!(offset > 0, "{offset}");
+    assert!(
+        reason.contains("checksum") && reason.contains("repair"),
+        "{reason}"
+    );
+    assert!(newer.manifest.exists(), "a failed open changes nothing");
+
     let (db, report) = open(dir.path(), repair());
     assert_eq!(report.snapshot_seq, Some(older.seq));
     assert_eq!(report.skipped_snapshots.len(), 1);
-    assert_eq!(report.skipped_snapshots[0].file, newer.snapshot);
+    assert_eq!(report.skipped_snapshots[0].file, newer.manifest);
+    assert!(report.lost_anything());
     assert!(
-        !newer.snapshot.exists(),
-        "the damaged snapshot is set aside"
+        !newer.manifest.exists(),
+        "the damaged manifest is set aside"
     );
     assert_batches(db.store(), 11);
     drop(db);
     let (db, report) = open(dir.path(), Options::default());
     assert_eq!(report.snapshot_seq, Some(older.seq));
     assert_batches(db.store(), 11);
+}
+
+/// Damage in a run file (a flipped byte in a block, or the file cut short)
+/// is `Corrupted` naming the run file and an offset; repair falls back to
+/// the previous generation and the log, and loses nothing.
+#[test]
+fn a_damaged_run_file_names_the_file_and_offset_and_repair_loses_nothing() {
+    for cut in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (older, newer) = two_generations(dir.path());
+        let victim = newer_runs(dir.path(), &older)
+            .into_iter()
+            .next()
+            .expect("the newer generation wrote run files");
+        let mut bytes = fs::read(&victim).unwrap();
+        if cut {
+            bytes.truncate(bytes.len() - 3);
+        } else {
+            bytes[20] ^= 0x40;
+        }
+        fs::write(&victim, &bytes).unwrap();
+
+        let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+        assert_eq!(file, victim, "{reason}");
+        assert!(offset <= bytes.len() as u64);
+        assert!(reason.contains("repair"), "{reason}");
+
+        let (db, report) = open(dir.path(), repair());
+        assert_eq!(report.snapshot_seq, Some(older.seq), "cut={cut}");
+        let skipped = &report.skipped_snapshots[0];
+        assert_eq!(skipped.file, newer.manifest);
+        assert!(
+            skipped
+                .reason
+                .contains(victim.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            skipped.reason
+        );
+        assert_batches(db.store(), 11);
+    }
+}
+
+/// A run file the manifest names that is gone is an error naming it.
+#[test]
+fn a_missing_run_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (older, _) = two_generations(dir.path());
+    let victim = newer_runs(dir.path(), &older).pop().unwrap();
+    fs::remove_file(&victim).unwrap();
+    let (file, _, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, victim);
+    assert!(reason.contains("missing"), "{reason}");
+    let (db, _) = open(dir.path(), repair());
+    assert_batches(db.store(), 11);
+}
+
+/// Without a previous generation whose log reaches past it, a damaged
+/// manifest cannot be repaired: the error says so and nothing changes.
+#[test]
+fn repair_refuses_when_no_older_generation_has_a_complete_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, newer) = two_generations(dir.path());
+    // A third checkpoint removes the log before the second generation.
+    let (db, _) = open(dir.path(), Options::default());
+    write_batch(db.store(), 11);
+    let third = db.checkpoint().unwrap();
+    drop(db);
+    fs::remove_file(&newer.manifest).unwrap();
+    let mut bytes = fs::read(&third.manifest).unwrap();
+    bytes[9] ^= 0x02;
+    fs::write(&third.manifest, &bytes).unwrap();
+    let (file, _, reason) = expect_corrupted(open_err(dir.path(), repair()));
+    assert_eq!(file, third.manifest);
+    assert!(reason.contains("no older snapshot"), "{reason}");
+    assert!(third.manifest.exists(), "a failed repair changes nothing");
+}
+
+/// A deleted WAL file is an error naming it, never a silently empty (or
+/// silently shorter) database.
+#[test]
+fn a_missing_wal_is_an_error_not_an_empty_database() {
+    // Without any checkpoint: the only log file.
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = written(dir.path(), 3);
+    fs::remove_file(&wal).unwrap();
+    let (file, offset, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!((file, offset), (wal.clone(), 0));
+    assert!(
+        reason.contains("missing") && reason.contains("repair"),
+        "{reason}"
+    );
+    let (_, report) = open(dir.path(), repair());
+    assert_eq!(report.repaired.unwrap().file, wal);
+
+    // After a checkpoint: the log the manifest's position needs.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, newer) = two_generations(dir.path());
+    let wanted = dir.path().join(format!("wal-{:020}.log", newer.seq));
+    fs::remove_file(&wanted).unwrap();
+    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, wanted);
+}
+
+/// A missing cursor key or database id is an error naming it; repair
+/// makes a new one and says so.
+#[test]
+fn a_missing_key_file_is_an_error_naming_it() {
+    for name in ["mac.key", "database.id"] {
+        let dir = tempfile::tempdir().unwrap();
+        written(dir.path(), 1);
+        let path = dir.path().join(name);
+        fs::remove_file(&path).unwrap();
+        let (file, _, reason) = expect_corrupted(open_err(dir.path(), Options::default()));
+        assert_eq!(file, path);
+        assert!(reason.contains("missing"), "{reason}");
+        let (db, report) = open(dir.path(), repair());
+        assert_eq!(report.recreated, vec![path.clone()]);
+        assert!(report.lost_anything());
+        assert_batches(db.store(), 1);
+    }
 }
 
 #[test]

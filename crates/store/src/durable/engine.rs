@@ -1,19 +1,19 @@
 //! The engine behind an open directory: the store's [`CommitLog`] (append,
-//! then wait as the sync mode says), checkpoints (manual and by WAL size),
-//! and the periodic syncer's loop.
+//! then wait as the sync mode says), checkpoints (manual, and by WAL size
+//! on the background checkpointer thread, never on a commit's thread), and
+//! the periodic syncer's loop.
 //!
-//! A checkpoint cuts the log with writers paused, writes the snapshot with
-//! writers running, and removes older files only once the snapshot is
-//! durable. The engine holds the store weakly: the store holds the engine.
+//! What a checkpoint writes and removes is `checkpoint.rs`. The engine
+//! holds the store weakly: the store holds the engine.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::Duration;
 
-use super::files;
+use super::checkpoint::{self, FileRegistry};
+use super::layer::FileLayer;
 use super::mutation::encode_mutation;
-use super::snapshot::{self, SnapshotContent};
 use super::wal::WalWriter;
 use super::{CheckpointInfo, SyncMode};
 use crate::error::{Result, StoreError};
@@ -36,8 +36,13 @@ pub(crate) struct Engine {
     pub(crate) wal: WalWriter,
     store: Weak<Store>,
     checkpoint: Mutex<CheckpointState>,
+    pub(crate) files: Arc<FileRegistry>,
+    layer: Arc<dyn FileLayer>,
     stopped: Mutex<bool>,
     stop_signal: Condvar,
+    /// Set when the WAL passes the threshold; the checkpointer clears it.
+    wanted: Mutex<bool>,
+    wanted_signal: Condvar,
 }
 
 impl fmt::Debug for Engine {
@@ -61,6 +66,8 @@ impl Engine {
         checkpoint_wal_bytes: u64,
         wal: WalWriter,
         store: &Arc<Store>,
+        files: Arc<FileRegistry>,
+        layer: Arc<dyn FileLayer>,
     ) -> Engine {
         Engine {
             dir: dir.to_path_buf(),
@@ -69,8 +76,12 @@ impl Engine {
             wal,
             store: Arc::downgrade(store),
             checkpoint: Mutex::new(CheckpointState::default()),
+            files,
+            layer,
             stopped: Mutex::new(false),
             stop_signal: Condvar::new(),
+            wanted: Mutex::new(false),
+            wanted_signal: Condvar::new(),
         }
     }
 
@@ -94,35 +105,49 @@ impl Engine {
                 std::io::Error::other("the store was dropped; nothing to checkpoint"),
             )
         })?;
-        let content = store.with_writers_paused(|seq, state| {
-            self.wal.rotate(seq)?;
-            Ok::<_, StoreError>(SnapshotContent::collect(seq, state))
-        })?;
-        let (path, bytes) = snapshot::write(&self.dir, &content)?;
-        let listing = files::list(&self.dir)?;
-        let mut removed = Vec::new();
-        for (seq, old) in listing.snapshots.iter().chain(&listing.wals) {
-            if *seq < content.seq {
-                files::remove(old)?;
-                removed.push(old.clone());
-            }
-        }
-        if !removed.is_empty() {
-            files::sync_dir(&self.dir)?;
-        }
-        Ok(CheckpointInfo {
-            seq: content.seq,
-            snapshot: path,
-            bytes,
-            rows: content.row_count(),
-            removed,
+        checkpoint::checkpoint(&*self.layer, &self.dir, &store, &self.files, |seq| {
+            self.wal.rotate(seq)
         })
     }
 
+    /// Asks the checkpointer for a checkpoint if the WAL has passed the
+    /// threshold. Called after a commit's wait; never waits itself.
+    fn request_checkpoint(&self) {
+        if self.checkpoint_wal_bytes == 0 || self.wal.len() < self.checkpoint_wal_bytes {
+            return;
+        }
+        *lock(&self.wanted) = true;
+        self.wanted_signal.notify_all();
+    }
+
+    /// The checkpointer: runs a requested checkpoint until stopped.
+    pub(crate) fn run_checkpointer(&self) {
+        loop {
+            {
+                let mut wanted = lock(&self.wanted);
+                while !*wanted {
+                    if *lock(&self.stopped) {
+                        return;
+                    }
+                    wanted = self
+                        .wanted_signal
+                        .wait_timeout(wanted, Duration::from_millis(100))
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                *wanted = false;
+            }
+            if *lock(&self.stopped) {
+                return;
+            }
+            self.maybe_checkpoint();
+        }
+    }
+
     /// Runs a checkpoint if the WAL has passed the threshold and none is
-    /// running. Called after a commit's wait, outside the commit lock. A
-    /// failure does not fail the commit (it is durable already); it is kept
-    /// for `last_checkpoint_error` and retried one threshold later.
+    /// running. A failure does not fail any commit (they are durable
+    /// already); it is kept for `last_checkpoint_error` and retried one
+    /// threshold later.
     fn maybe_checkpoint(&self) {
         if self.checkpoint_wal_bytes == 0 {
             return;
@@ -168,10 +193,12 @@ impl Engine {
         }
     }
 
-    /// Makes `run_syncer` return.
+    /// Makes `run_syncer` and `run_checkpointer` return.
     pub(crate) fn stop_syncer(&self) {
         *lock(&self.stopped) = true;
         self.stop_signal.notify_all();
+        let _wanted = lock(&self.wanted);
+        self.wanted_signal.notify_all();
     }
 
     /// Waits for a running checkpoint to finish, then flushes, fsyncs and
@@ -194,7 +221,7 @@ impl CommitLog for Engine {
             SyncMode::Always => self.wal.sync_to(seq)?,
             SyncMode::Periodic(_) | SyncMode::Never => self.wal.flush_to(seq)?,
         }
-        self.maybe_checkpoint();
+        self.request_checkpoint();
         Ok(())
     }
 }

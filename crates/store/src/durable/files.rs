@@ -8,6 +8,9 @@ use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+use super::layer::RealFiles;
+use super::layer::{FileLayer, OpenMode};
 use crate::error::{Result, StoreError};
 
 pub(crate) const LOCK_FILE: &str = "LOCK";
@@ -17,6 +20,10 @@ const WAL_PREFIX: &str = "wal-";
 const WAL_SUFFIX: &str = ".log";
 const SNAPSHOT_PREFIX: &str = "snapshot-";
 const SNAPSHOT_SUFFIX: &str = ".snap";
+const MANIFEST_PREFIX: &str = "manifest-";
+const MANIFEST_SUFFIX: &str = ".mf";
+const RUN_PREFIX: &str = "run-";
+const RUN_SUFFIX: &str = ".run";
 const TMP_SUFFIX: &str = ".tmp";
 pub(crate) const CORRUPT_SUFFIX: &str = ".corrupt";
 
@@ -25,9 +32,21 @@ pub(crate) fn wal_path(dir: &Path, start: u64) -> PathBuf {
     dir.join(format!("{WAL_PREFIX}{start:020}{WAL_SUFFIX}"))
 }
 
-/// `snapshot-<seq, 20 digits>.snap`: the state after commit `seq`.
+#[cfg(test)]
+/// `snapshot-<seq, 20 digits>.snap`: the state after commit `seq` (the
+/// format of older versions; written only by tests).
 pub(crate) fn snapshot_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{SNAPSHOT_PREFIX}{seq:020}{SNAPSHOT_SUFFIX}"))
+}
+
+/// `manifest-<seq, 20 digits>.mf`: the generation covering commits `..=seq`.
+pub(crate) fn manifest_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{MANIFEST_PREFIX}{seq:020}{MANIFEST_SUFFIX}"))
+}
+
+/// `run-<number, 20 digits>.run`: one run file.
+pub(crate) fn run_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{RUN_PREFIX}{number:020}{RUN_SUFFIX}"))
 }
 
 /// The temporary name a file is written under before its rename.
@@ -42,13 +61,16 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
 pub(crate) struct Listing {
     pub wals: Vec<(u64, PathBuf)>,
     pub snapshots: Vec<(u64, PathBuf)>,
+    pub manifests: Vec<(u64, PathBuf)>,
+    /// Run files by number.
+    pub runs: Vec<(u64, PathBuf)>,
     /// Leftovers of an interrupted atomic write.
     pub temps: Vec<PathBuf>,
 }
 
 impl Listing {
     pub fn is_empty(&self) -> bool {
-        self.wals.is_empty() && self.snapshots.is_empty()
+        self.wals.is_empty() && self.snapshots.is_empty() && self.manifests.is_empty()
     }
 }
 
@@ -74,8 +96,13 @@ pub(crate) fn list(dir: &Path) -> Result<Listing> {
             listing.wals.push((seq, path));
         } else if let Some(seq) = parse_seq(&name, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX) {
             listing.snapshots.push((seq, path));
+        } else if let Some(seq) = parse_seq(&name, MANIFEST_PREFIX, MANIFEST_SUFFIX) {
+            listing.manifests.push((seq, path));
+        } else if let Some(number) = parse_seq(&name, RUN_PREFIX, RUN_SUFFIX) {
+            listing.runs.push((number, path));
         } else if name.ends_with(TMP_SUFFIX)
             && (name.starts_with(SNAPSHOT_PREFIX)
+                || name.starts_with(MANIFEST_PREFIX)
                 || name.starts_with(WAL_PREFIX)
                 || name.starts_with(KEY_FILE)
                 || name.starts_with(ID_FILE))
@@ -85,6 +112,8 @@ pub(crate) fn list(dir: &Path) -> Result<Listing> {
     }
     listing.wals.sort();
     listing.snapshots.sort();
+    listing.manifests.sort();
+    listing.runs.sort();
     Ok(listing)
 }
 
@@ -152,44 +181,35 @@ fn is_alive(_pid: u32) -> bool {
 }
 
 /// Makes the directory's entries (creations, renames) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StoreError::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+pub(crate) fn sync_dir(layer: &dyn FileLayer, dir: &Path) -> Result<()> {
+    layer.sync_dir(dir).map_err(|e| StoreError::io(dir, e))
 }
 
 /// Creates a new file for writing; `private` files get mode 0600 on unix.
-pub(crate) fn create_file(path: &Path, private: bool) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    options.open(path)
+pub(crate) fn create_file(layer: &dyn FileLayer, path: &Path, private: bool) -> io::Result<File> {
+    layer.open(path, OpenMode::Truncate, private)
 }
 
 /// Writes `bytes` to `dir/name` atomically: temporary file, fsync, rename,
 /// fsync the directory.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], private: bool) -> Result<()> {
+pub(crate) fn write_atomic(
+    layer: &dyn FileLayer,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    private: bool,
+) -> Result<()> {
     let path = dir.join(name);
     let temp = temp_path(&path);
-    let mut file = create_file(&temp, private).map_err(|e| StoreError::io(&temp, e))?;
+    let mut file = create_file(layer, &temp, private).map_err(|e| StoreError::io(&temp, e))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| layer.sync(&file, &temp))
         .map_err(|e| StoreError::io(&temp, e))?;
     drop(file);
-    fs::rename(&temp, &path).map_err(|e| StoreError::io(&path, e))?;
-    sync_dir(dir)
+    layer
+        .rename(&temp, &path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    sync_dir(layer, dir)
 }
 
 /// Reads a small file that must hold exactly `N` bytes; `None` if missing.
@@ -220,33 +240,68 @@ pub(crate) struct Identity {
     pub mac_key: [u8; 32],
 }
 
-/// Loads the id and key files, creating whichever is missing.
-pub(crate) fn load_or_create_identity(dir: &Path) -> Result<Identity> {
-    let database_id = match read_exact_file::<8>(&dir.join(ID_FILE))? {
-        Some(id) => id,
-        None => {
-            let id = random::<8>(dir)?;
-            write_atomic(dir, ID_FILE, &id, false)?;
-            id
+/// Loads the id and key files. A new database (`created`) gets both, made
+/// at random. For an existing one a missing file is an error naming it
+/// (a new key would invalidate every outstanding cursor), unless `repair`
+/// allows making it anew; those are returned. `need_key`: false when the
+/// caller supplies its own key, so the key file is not read.
+pub(crate) fn load_or_create_identity(
+    layer: &dyn FileLayer,
+    dir: &Path,
+    created: bool,
+    repair: bool,
+    need_key: bool,
+) -> Result<(Identity, Vec<PathBuf>)> {
+    let mut recreated = Vec::new();
+    let mut load = |name: &str, private: bool, what: &str| -> Result<Vec<u8>> {
+        let path = dir.join(name);
+        let len = if name == ID_FILE { 8 } else { 32 };
+        let found = if len == 8 {
+            read_exact_file::<8>(&path)?.map(|a| a.to_vec())
+        } else {
+            read_exact_file::<32>(&path)?.map(|a| a.to_vec())
+        };
+        if let Some(bytes) = found {
+            return Ok(bytes);
         }
-    };
-    let mac_key = match read_exact_file::<32>(&dir.join(KEY_FILE))? {
-        Some(key) => key,
-        None => {
-            let key = random::<32>(dir)?;
-            write_atomic(dir, KEY_FILE, &key, true)?;
-            key
+        if !created && !repair {
+            return Err(StoreError::Corrupted {
+                file: path,
+                offset: 0,
+                reason: format!(
+                    "the {what} file is missing from an existing database; restore it from a backup, or open with repair (keyset ... --repair) to make a new one (cursors handed out before stop working)"
+                ),
+            });
         }
+        let bytes = if len == 8 {
+            random::<8>(dir)?.to_vec()
+        } else {
+            random::<32>(dir)?.to_vec()
+        };
+        write_atomic(layer, dir, name, &bytes, private)?;
+        if !created {
+            recreated.push(path);
+        }
+        Ok(bytes)
     };
-    Ok(Identity {
-        database_id,
-        mac_key,
-    })
+    let id = load(ID_FILE, false, "database id")?;
+    let key = if need_key || created {
+        load(KEY_FILE, true, "cursor key")?
+    } else {
+        vec![0; 32]
+    };
+    let mut identity = Identity {
+        database_id: [0; 8],
+        mac_key: [0; 32],
+    };
+    identity.database_id.copy_from_slice(&id);
+    identity.mac_key.copy_from_slice(&key);
+    Ok((identity, recreated))
 }
 
 /// Removes a file; a file already gone is not an error.
-pub(crate) fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
+pub(crate) fn remove(layer: &dyn FileLayer, path: &Path) -> Result<()> {
+    match layer.remove(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(StoreError::io(path, e)),
@@ -300,7 +355,9 @@ mod tests {
     fn a_short_key_file_is_corruption_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(KEY_FILE), [1, 2, 3]).unwrap();
-        let err = load_or_create_identity(dir.path()).err().unwrap();
+        let err = load_or_create_identity(&RealFiles, dir.path(), true, false, true)
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreError::Corrupted { .. }), "{err}");
     }
 }

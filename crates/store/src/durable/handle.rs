@@ -23,6 +23,7 @@ pub struct DurableStore {
     store: Arc<Store>,
     engine: Arc<Engine>,
     syncer: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
     /// Held (locked) while open; `None` once closed.
     lock: Option<File>,
     identity: Identity,
@@ -48,18 +49,33 @@ impl DurableStore {
         let lock = files::acquire_lock(dir, options.busy_timeout)?;
         let listing = files::list(dir)?;
         let created = listing.is_empty() && !dir.join(ID_FILE).exists();
-        let mut identity = files::load_or_create_identity(dir)?;
+        let layer = options.files.0.clone();
+        let (mut identity, recreated) = files::load_or_create_identity(
+            &*layer,
+            dir,
+            created,
+            options.repair,
+            options.mac_key.is_none(),
+        )?;
         if let Some(key) = options.mac_key {
             identity.mac_key = key;
         }
-        let recovered = recover(dir, &listing, options.repair, &options.store)?;
+        let recovered = recover(
+            &*layer,
+            dir,
+            &listing,
+            created,
+            options.repair,
+            &options.store,
+        )?;
         let mut report = recovered.report;
         report.created = created;
+        report.recreated = recreated;
         let wal = match recovered.active {
             Some((path, start, len)) => {
-                WalWriter::resume(dir, path, start, len, recovered.last_seq)?
+                WalWriter::resume(layer.clone(), dir, path, start, len, recovered.last_seq)?
             }
-            None => WalWriter::create(dir, recovered.last_seq)?,
+            None => WalWriter::create(layer.clone(), dir, recovered.last_seq)?,
         };
         let store = recovered.store;
         let engine = Arc::new(Engine::new(
@@ -68,8 +84,19 @@ impl DurableStore {
             options.checkpoint_wal_bytes,
             wal,
             &store,
+            Arc::new(recovered.files),
+            layer,
         ));
         store.attach_log(engine.clone() as Arc<dyn CommitLog>, recovered.last_seq);
+        let observer: Arc<dyn crate::maintenance::FlushObserver> = engine.files.clone();
+        store.observe_flushes(Arc::downgrade(&observer));
+        let checkpointer = {
+            let engine = engine.clone();
+            thread::Builder::new()
+                .name("keyset-checkpoint".into())
+                .spawn(move || engine.run_checkpointer())
+                .map_err(|e| StoreError::io(dir, e))?
+        };
         let syncer = match options.sync {
             SyncMode::Periodic(interval) => {
                 let engine = engine.clone();
@@ -86,6 +113,7 @@ impl DurableStore {
             store,
             engine,
             syncer,
+            checkpointer: Some(checkpointer),
             lock: Some(lock),
             identity,
         };
@@ -102,8 +130,10 @@ impl DurableStore {
         &self.dir
     }
 
-    /// Writes a snapshot of the current state, starts a new WAL file, and
-    /// removes the older snapshots and WAL files once it is durable.
+    /// Flushes now: cuts the store at its last commit, writes a run file
+    /// for every source that has none and a manifest naming them, starts a
+    /// new WAL file, and removes what the previous generation no longer
+    /// needs once the manifest is durable.
     pub fn checkpoint(&self) -> Result<CheckpointInfo> {
         self.engine.checkpoint()
     }
@@ -146,6 +176,9 @@ impl DurableStore {
         self.engine.stop_syncer();
         if let Some(syncer) = self.syncer.take() {
             let _ = syncer.join();
+        }
+        if let Some(checkpointer) = self.checkpointer.take() {
+            let _ = checkpointer.join();
         }
         let result = self.engine.close();
         drop(lock);

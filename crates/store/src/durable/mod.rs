@@ -1,16 +1,22 @@
 //! Durability: a data directory that holds a lock, the write-ahead log,
-//! snapshots, the cursor MAC key and the database id, and the recovery that
-//! rebuilds a [`Store`](crate::Store) from them on open.
+//! run files and the manifest that lists them, the cursor MAC key and the
+//! database id, and the recovery that rebuilds a [`Store`](crate::Store)
+//! from them on open.
 //!
 //! This module owns bytes on disk and when they reach it; it never decides
 //! what a mutation means (the store applies it) and never reads queries.
 //! The formats and promises are written down in `docs/durability.md`.
 
+mod checkpoint;
 mod engine;
 mod files;
+mod generation;
 mod handle;
+pub mod layer;
+mod manifest;
 mod mutation;
 mod recovery;
+mod run_file;
 mod snapshot;
 mod wal;
 mod wal_reader;
@@ -58,6 +64,33 @@ pub struct Options {
     /// How long to wait for a lock another opener holds before
     /// `StoreError::Locked` (default zero: refuse at once).
     pub busy_timeout: Duration,
+    /// What durable writes go through (tests stand in for the disk).
+    pub files: Files,
+}
+
+/// The file layer a directory is written through (`RealFiles` unless a
+/// test gives its own). Options compare it by identity.
+#[derive(Clone)]
+pub struct Files(pub std::sync::Arc<dyn layer::FileLayer>);
+
+impl Default for Files {
+    fn default() -> Self {
+        Files(std::sync::Arc::new(layer::RealFiles))
+    }
+}
+
+impl PartialEq for Files {
+    fn eq(&self, other: &Files) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Files {}
+
+impl fmt::Debug for Files {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 impl Default for Options {
@@ -69,6 +102,7 @@ impl Default for Options {
             mac_key: None,
             store: crate::maintenance::StoreOptions::default(),
             busy_timeout: Duration::ZERO,
+            files: Files::default(),
         }
     }
 }
@@ -82,6 +116,7 @@ impl fmt::Debug for Options {
             .field("mac_key", &self.mac_key.map(|_| "<redacted>"))
             .field("store", &self.store)
             .field("busy_timeout", &self.busy_timeout)
+            .field("files", &self.files)
             .finish()
     }
 }
@@ -91,8 +126,15 @@ impl fmt::Debug for Options {
 pub struct RecoveryReport {
     /// The directory had no database in it; the key and id were created.
     pub created: bool,
-    /// The sequence number of the snapshot recovery started from, if any.
+    /// The sequence number of the generation recovery started from (a
+    /// manifest, or a snapshot written by an older version), if any.
     pub snapshot_seq: Option<u64>,
+    /// The manifest recovery started from, if any.
+    pub manifest: Option<PathBuf>,
+    /// Run files loaded (in bulk, no per-row inserts).
+    pub runs_loaded: usize,
+    /// Versions those run files held.
+    pub versions_loaded: u64,
     /// WAL records applied on top of the snapshot.
     pub records_replayed: u64,
     /// WAL files read.
@@ -104,11 +146,17 @@ pub struct RecoveryReport {
     pub torn_tail: Option<TornTail>,
     /// Damage before the tail that `Options::repair` cut off.
     pub repaired: Option<Repair>,
-    /// Snapshots that failed their checksum and were set aside (renamed to
-    /// `*.corrupt`) because `Options::repair` allowed an older start point.
+    /// Generations (manifests, or snapshots of older versions) that could
+    /// not be used and were set aside (renamed to `*.corrupt`) because
+    /// `Options::repair` allowed an older start point: the file named is
+    /// the manifest or snapshot, the reason names the damaged file and
+    /// offset.
     pub skipped_snapshots: Vec<SkippedSnapshot>,
     /// Files left behind by an interrupted checkpoint and removed.
     pub stale_files_removed: Vec<PathBuf>,
+    /// Key or id files that were missing and made anew because
+    /// `Options::repair` allowed it (outstanding cursors no longer verify).
+    pub recreated: Vec<PathBuf>,
 }
 
 /// A torn last record, cut off on open.
@@ -136,7 +184,18 @@ pub struct Repair {
     pub files_dropped: Vec<PathBuf>,
 }
 
-/// A snapshot recovery could not use.
+impl RecoveryReport {
+    /// Whether recovery dropped or set aside anything: a torn tail, a
+    /// repair, or a skipped generation. The CLI prints the report then.
+    pub fn lost_anything(&self) -> bool {
+        self.torn_tail.is_some()
+            || self.repaired.is_some()
+            || !self.skipped_snapshots.is_empty()
+            || !self.recreated.is_empty()
+    }
+}
+
+/// A generation recovery could not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedSnapshot {
     pub file: PathBuf,
@@ -147,13 +206,17 @@ pub struct SkippedSnapshot {
 /// What a checkpoint wrote and removed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointInfo {
-    /// The last commit the snapshot contains.
+    /// The WAL position the new manifest covers: its last commit.
     pub seq: u64,
-    pub snapshot: PathBuf,
-    /// Size of the snapshot file.
+    pub manifest: PathBuf,
+    /// Bytes of run files written (sources that had no file yet).
     pub bytes: u64,
-    /// Rows written, over all tables.
-    pub rows: u64,
-    /// Older snapshots and WAL files removed after the snapshot was durable.
+    /// Run files written.
+    pub runs_written: u64,
+    /// Run files the manifest names (written now or reused).
+    pub run_files: usize,
+    /// Files removed after the manifest was durable: run files of neither
+    /// it nor the previous manifest, older manifests, and WAL files before
+    /// the previous manifest's position.
     pub removed: Vec<PathBuf>,
 }

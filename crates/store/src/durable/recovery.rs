@@ -1,16 +1,22 @@
-//! Recovery on open: pick the newest snapshot that passes its checksum,
-//! replay the chain of WAL files after it, and decide what each kind of
-//! damage means (torn tail: cut and report; damage before the tail: error,
-//! or cut and report under `repair`).
+//! Recovery on open: pick the newest generation (a manifest whose run
+//! files all pass their checksums, or a snapshot written by an older
+//! version), load its runs in bulk, replay the chain of WAL files after
+//! it, and decide what each kind of damage means (torn tail: cut and
+//! report; damage before the tail: error, or cut and report under
+//! `repair`; a damaged generation: error, or the one before it under
+//! `repair`).
 //!
 //! Nothing on disk changes until the whole directory has been read and
 //! found usable; the actions (truncate, remove, set aside) come last.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::checkpoint::FileRegistry;
 use super::files::{self, Listing, CORRUPT_SUFFIX};
+use super::generation::{self, Generation};
+use super::layer::FileLayer;
 use super::mutation::{check_mutation, decode_mutation};
 use super::wal_reader::scan_file;
 use super::{snapshot, RecoveryReport, Repair, SkippedSnapshot, TornTail};
@@ -25,6 +31,8 @@ pub(crate) struct Recovered {
     /// The WAL file to continue: path, start seq and intact length.
     pub active: Option<(PathBuf, u64, u64)>,
     pub report: RecoveryReport,
+    /// The run files behind the loaded runs, and the generations present.
+    pub files: FileRegistry,
 }
 
 /// A change to the directory, made only once recovery has succeeded.
@@ -70,8 +78,10 @@ fn drop_files(
 
 /// Reads the directory and rebuilds the store.
 pub(crate) fn recover(
+    layer: &dyn FileLayer,
     dir: &Path,
     listing: &Listing,
+    created: bool,
     repair: bool,
     options: &crate::maintenance::StoreOptions,
 ) -> Result<Recovered> {
@@ -81,32 +91,74 @@ pub(crate) fn recover(
         .stale_files_removed
         .extend(listing.temps.iter().cloned());
 
-    let mut base = None;
-    for (seq, path) in listing.snapshots.iter().rev() {
-        match snapshot::load(path, *seq, options) {
-            Ok(store) => {
-                base = Some((*seq, store));
+    let mut base: Option<(u64, Arc<Store>, Option<Generation>)> = None;
+    for candidate in generation::candidates(listing) {
+        let loaded = match &candidate {
+            generation::Candidate::Manifest(seq, path) => {
+                generation::load(path, *seq, options).map(|g| (Arc::clone(&g.store), Some(g)))
+            }
+            generation::Candidate::Snapshot(seq, path) => {
+                snapshot::load(path, *seq, options).map(|store| (store, None))
+            }
+        };
+        let (seq, path) = candidate.at();
+        match loaded {
+            Ok((store, generation)) => {
+                base = Some((seq, store, generation));
                 break;
             }
-            Err(StoreError::Corrupted { offset, reason, .. }) if repair => {
+            Err(StoreError::Corrupted {
+                file,
+                offset,
+                reason,
+            }) if repair => {
+                let reason = if file == path {
+                    format!("at byte {offset}: {reason}")
+                } else {
+                    format!("{} at byte {offset}: {reason}", file.display())
+                };
                 report.skipped_snapshots.push(SkippedSnapshot {
-                    file: path.clone(),
-                    seq: *seq,
-                    reason: format!("at byte {offset}: {reason}"),
+                    file: path.to_path_buf(),
+                    seq,
+                    reason,
                 });
-                actions.push(Action::SetAside(path.clone()));
+                actions.push(Action::SetAside(path.to_path_buf()));
+            }
+            Err(StoreError::Corrupted {
+                file,
+                offset,
+                reason,
+            }) => {
+                return Err(StoreError::Corrupted {
+                    file,
+                    offset,
+                    reason: format!(
+                        "{reason}; open with repair (keyset ... --repair) to fall back to the previous generation and the log"
+                    ),
+                })
             }
             Err(e) => return Err(e),
         }
     }
-    let snapshot_seq = base.as_ref().map(|(seq, _)| *seq);
-    let (base_seq, store) =
-        base.unwrap_or_else(|| (0, Arc::new(Store::with_options(options.clone()))));
+    let snapshot_seq = base.as_ref().map(|(seq, _, _)| *seq);
+    let (base_seq, store, loaded) =
+        base.unwrap_or_else(|| (0, Arc::new(Store::with_options(options.clone())), None));
+    if let Some(g) = &loaded {
+        report.manifest = Some(g.path.clone());
+        report.runs_loaded = g.runs_loaded;
+        report.versions_loaded = g.versions_loaded;
+    }
+    let files = generation::registry(listing, loaded.as_ref(), &report.skipped_snapshots);
+    // Files before the start point are obsolete, except what a previous
+    // generation still needs (the checkpoint removes those).
+    // (The generation before a first manifest is the log from commit 0.)
+    let keep_from = generation::previous_seq(listing, base_seq, &report.skipped_snapshots)
+        .unwrap_or(if loaded.is_some() { 0 } else { base_seq });
     let stale = listing
         .snapshots
         .iter()
         .chain(&listing.wals)
-        .filter(|(seq, _)| *seq < base_seq);
+        .filter(|(seq, _)| *seq < keep_from.min(base_seq));
     for (_, path) in stale {
         actions.push(Action::Remove(path.clone()));
         report.stale_files_removed.push(path.clone());
@@ -118,6 +170,29 @@ pub(crate) fn recover(
         .filter(|(start, _)| *start >= base_seq)
         .cloned()
         .collect();
+    if chain.is_empty() && !created {
+        let missing = files::wal_path(dir, base_seq);
+        let reason = format!(
+            "the log file is missing: the database's state ends at commit {base_seq} and its log must continue in this file"
+        );
+        if !repair {
+            return Err(StoreError::Corrupted {
+                file: missing,
+                offset: 0,
+                reason: format!(
+                    "{reason}; open with repair (keyset ... --repair) to open without it (any commits after {base_seq} are lost)"
+                ),
+            });
+        }
+        report.repaired = Some(Repair {
+            file: missing,
+            offset: 0,
+            reason,
+            bytes_dropped: 0,
+            records_dropped: 0,
+            files_dropped: Vec::new(),
+        });
+    }
     let mut last = base_seq;
     let mut active = None;
     for (i, (start, path)) in chain.iter().enumerate() {
@@ -201,7 +276,7 @@ pub(crate) fn recover(
         }
     }
 
-    apply(dir, &actions)?;
+    apply(layer, dir, &actions)?;
     report.snapshot_seq = snapshot_seq;
     report.last_seq = last;
     Ok(Recovered {
@@ -209,31 +284,28 @@ pub(crate) fn recover(
         last_seq: last,
         active,
         report,
+        files,
     })
 }
 
-fn apply(dir: &Path, actions: &[Action]) -> Result<()> {
+fn apply(layer: &dyn FileLayer, dir: &Path, actions: &[Action]) -> Result<()> {
     for action in actions {
         match action {
-            Action::Truncate(path, len) => {
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| StoreError::io(path, e))?;
-                file.set_len(*len)
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| StoreError::io(path, e))?;
-            }
-            Action::Remove(path) => files::remove(path)?,
+            Action::Truncate(path, len) => layer
+                .truncate(path, *len)
+                .map_err(|e| StoreError::io(path, e))?,
+            Action::Remove(path) => files::remove(layer, path)?,
             Action::SetAside(path) => {
                 let mut aside = path.as_os_str().to_owned();
                 aside.push(CORRUPT_SUFFIX);
-                fs::rename(path, &aside).map_err(|e| StoreError::io(path, e))?;
+                layer
+                    .rename(path, Path::new(&aside))
+                    .map_err(|e| StoreError::io(path, e))?;
             }
         }
     }
     if !actions.is_empty() {
-        files::sync_dir(dir)?;
+        files::sync_dir(layer, dir)?;
     }
     Ok(())
 }

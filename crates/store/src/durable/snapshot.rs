@@ -1,23 +1,34 @@
-//! Snapshot files: the catalog and every row of every table after one
-//! commit, written atomically and closed by a BLAKE3 checksum over all
-//! bytes before it. A snapshot is checked whole before any of it is used.
+//! Snapshot files, the format of older versions (manifests and run files
+//! replace them): the catalog and every row of every table after one
+//! commit, closed by a BLAKE3 checksum over all bytes before it. Still
+//! read on open; written only by tests. A snapshot is checked whole before
+//! any of it is used.
 //!
 //! This module writes and reads one file; choosing which snapshot to use
 //! and removing old ones belongs to recovery and the checkpoint.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read};
+#[cfg(test)]
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[cfg(test)]
 use super::files::{self, snapshot_path, temp_path};
-use crate::bin::{write_varint, Reader};
+#[cfg(test)]
+use crate::bin::write_varint;
+use crate::bin::Reader;
 use crate::catalog::Catalog;
 use crate::error::{Result, StoreError};
 use crate::key::TableId;
-use crate::row::{decode_row, encode_row, Row, RowRef, MAX_ROW_BYTES};
-use crate::store::{Store, StoreState};
+#[cfg(test)]
+use crate::row::encode_row;
+use crate::row::{decode_row, Row, RowRef, MAX_ROW_BYTES};
+use crate::store::Store;
+#[cfg(test)]
+use crate::store::StoreState;
 
 const SNAPSHOT_MAGIC: [u8; 8] = *b"KSSNAP\0\x01";
 const HEADER_LEN: u64 = 16;
@@ -26,6 +37,7 @@ const CHECKSUM_LEN: u64 = 32;
 const MAX_CATALOG_BYTES: u64 = 64 << 20;
 const IO_BUFFER_BYTES: usize = 1 << 18;
 
+#[cfg(test)]
 /// What a snapshot holds, collected with writers paused.
 #[derive(Debug)]
 pub(crate) struct SnapshotContent {
@@ -34,6 +46,7 @@ pub(crate) struct SnapshotContent {
     pub tables: Vec<(TableId, Vec<RowRef>)>,
 }
 
+#[cfg(test)]
 impl SnapshotContent {
     /// Takes the catalog and shares every row (no encoding: that happens
     /// after writers resume).
@@ -57,12 +70,9 @@ impl SnapshotContent {
             tables,
         }
     }
-
-    pub fn row_count(&self) -> u64 {
-        self.tables.iter().map(|(_, rows)| rows.len() as u64).sum()
-    }
 }
 
+#[cfg(test)]
 /// A writer that hashes and counts what passes through it.
 struct HashingWriter<W: Write> {
     inner: W,
@@ -70,6 +80,7 @@ struct HashingWriter<W: Write> {
     written: u64,
 }
 
+#[cfg(test)]
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
@@ -83,6 +94,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+#[cfg(test)]
 fn write_body(content: &SnapshotContent, out: &mut impl Write) -> io::Result<()> {
     let mut scratch = Vec::new();
     out.write_all(&SNAPSHOT_MAGIC)?;
@@ -111,9 +123,10 @@ fn write_body(content: &SnapshotContent, out: &mut impl Write) -> io::Result<()>
     Ok(())
 }
 
+#[cfg(test)]
 /// Writes the whole file at `temp` and fsyncs it; returns its size.
 fn write_file(content: &SnapshotContent, temp: &Path) -> io::Result<u64> {
-    let file = files::create_file(temp, false)?;
+    let file = files::create_file(&super::layer::RealFiles, temp, false)?;
     let mut out = HashingWriter {
         inner: BufWriter::with_capacity(IO_BUFFER_BYTES, file),
         hasher: blake3::Hasher::new(),
@@ -131,6 +144,7 @@ fn write_file(content: &SnapshotContent, temp: &Path) -> io::Result<u64> {
     Ok(written + CHECKSUM_LEN)
 }
 
+#[cfg(test)]
 /// Writes `snapshot-<seq>.snap` atomically (temporary file, fsync, rename,
 /// fsync the directory); returns its path and size.
 pub(crate) fn write(dir: &Path, content: &SnapshotContent) -> Result<(PathBuf, u64)> {
@@ -141,7 +155,7 @@ pub(crate) fn write(dir: &Path, content: &SnapshotContent) -> Result<(PathBuf, u
         StoreError::io(&temp, e)
     })?;
     fs::rename(&temp, &path).map_err(|e| StoreError::io(&path, e))?;
-    files::sync_dir(dir)?;
+    files::sync_dir(&super::layer::RealFiles, dir)?;
     Ok((path, bytes))
 }
 

@@ -5,13 +5,16 @@
 //! It never decodes records or decides when to checkpoint; a failed write
 //! or fsync makes it refuse all later work until the directory is reopened.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::files::{self, wal_path};
+#[cfg(test)]
+use super::layer::RealFiles;
+use super::layer::{FileLayer, OpenMode};
 use crate::error::{Result, StoreError};
 
 /// The first bytes of every WAL file.
@@ -80,6 +83,7 @@ struct WalState {
 /// Appends records and makes them durable.
 #[derive(Debug)]
 pub(crate) struct WalWriter {
+    layer: Arc<dyn FileLayer>,
     dir: PathBuf,
     state: Mutex<WalState>,
     synced: Condvar,
@@ -135,17 +139,19 @@ impl WalState {
 }
 
 /// Creates `wal-<start>.log` with its header, durable with its directory entry.
-pub(crate) fn create_wal_file(dir: &Path, start: u64) -> Result<(File, PathBuf)> {
+pub(crate) fn create_wal_file(
+    layer: &dyn FileLayer,
+    dir: &Path,
+    start: u64,
+) -> Result<(File, PathBuf)> {
     let path = wal_path(dir, start);
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(&path)
+    let mut file = layer
+        .open(&path, OpenMode::CreateNew, false)
         .map_err(|e| StoreError::io(&path, e))?;
     file.write_all(&WAL_MAGIC)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| layer.sync(&file, &path))
         .map_err(|e| StoreError::io(&path, e))?;
-    files::sync_dir(dir)?;
+    files::sync_dir(layer, dir)?;
     Ok((file, path))
 }
 
@@ -154,39 +160,44 @@ impl WalWriter {
     /// part is `len` bytes long and ends with record `last_seq`. A file too
     /// short to hold its header gets a fresh one.
     pub(crate) fn resume(
+        layer: Arc<dyn FileLayer>,
         dir: &Path,
         path: PathBuf,
         start: u64,
         len: u64,
         last_seq: u64,
     ) -> Result<WalWriter> {
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
         let mut len = len;
         if len < WAL_MAGIC.len() as u64 {
-            file.set_len(0)
-                .and_then(|()| file.write_all(&WAL_MAGIC))
-                .and_then(|()| file.sync_all())
+            layer
+                .truncate(&path, 0)
+                .map_err(|e| StoreError::io(&path, e))?;
+        }
+        let mut file = layer
+            .open(&path, OpenMode::Append, false)
+            .map_err(|e| StoreError::io(&path, e))?;
+        if len < WAL_MAGIC.len() as u64 {
+            file.write_all(&WAL_MAGIC)
+                .and_then(|()| layer.sync(&file, &path))
                 .map_err(|e| StoreError::io(&path, e))?;
             len = WAL_MAGIC.len() as u64;
         }
         let wal =
             WalFile::new(file, path.clone(), start, len).map_err(|e| StoreError::io(&path, e))?;
-        Ok(WalWriter::with_file(dir, wal, last_seq))
+        Ok(WalWriter::with_file(layer, dir, wal, last_seq))
     }
 
     /// Starts a new, empty WAL file after commit `start`.
-    pub(crate) fn create(dir: &Path, start: u64) -> Result<WalWriter> {
-        let (file, path) = create_wal_file(dir, start)?;
+    pub(crate) fn create(layer: Arc<dyn FileLayer>, dir: &Path, start: u64) -> Result<WalWriter> {
+        let (file, path) = create_wal_file(&*layer, dir, start)?;
         let wal = WalFile::new(file, path.clone(), start, WAL_MAGIC.len() as u64)
             .map_err(|e| StoreError::io(&path, e))?;
-        Ok(WalWriter::with_file(dir, wal, start))
+        Ok(WalWriter::with_file(layer, dir, wal, start))
     }
 
-    fn with_file(dir: &Path, file: WalFile, last_seq: u64) -> WalWriter {
+    fn with_file(layer: Arc<dyn FileLayer>, dir: &Path, file: WalFile, last_seq: u64) -> WalWriter {
         WalWriter {
+            layer,
             dir: dir.to_path_buf(),
             state: Mutex::new(WalState {
                 file: Some(file),
@@ -286,7 +297,7 @@ impl WalWriter {
             let (handle, path) = (file.sync.clone(), file.path.clone());
             state.syncing = true;
             drop(state);
-            let result = handle.sync_data();
+            let result = self.layer.sync(&handle, &path);
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             state = self.lock();
             state.syncing = false;
@@ -311,7 +322,7 @@ impl WalWriter {
             return Err(closed_error(&self.dir));
         };
         let (handle, path) = (file.sync.clone(), file.path.clone());
-        let result = handle.sync_data();
+        let result = self.layer.sync(&handle, &path);
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = result {
             return Err(state.fail(&path, e));
@@ -334,7 +345,7 @@ impl WalWriter {
         // A half-made new file next to a log that keeps growing would break
         // the chain, so a failure here stops all writing until reopen.
         let path = wal_path(&self.dir, start);
-        let wal = create_wal_file(&self.dir, start).and_then(|(file, path)| {
+        let wal = create_wal_file(&*self.layer, &self.dir, start).and_then(|(file, path)| {
             WalFile::new(file, path.clone(), start, WAL_MAGIC.len() as u64)
                 .map_err(|e| StoreError::io(&path, e))
         });
@@ -374,7 +385,7 @@ mod tests {
     #[test]
     fn one_fsync_covers_every_record_appended_before_it() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = WalWriter::create(dir.path(), 0).unwrap();
+        let wal = WalWriter::create(Arc::new(RealFiles), dir.path(), 0).unwrap();
         for seq in 1..=10 {
             wal.append_with(seq, |out| out.extend_from_slice(b"payload"))
                 .unwrap();
@@ -394,7 +405,7 @@ mod tests {
     #[test]
     fn a_closed_log_refuses_appends() {
         let dir = tempfile::tempdir().unwrap();
-        let wal = WalWriter::create(dir.path(), 0).unwrap();
+        let wal = WalWriter::create(Arc::new(RealFiles), dir.path(), 0).unwrap();
         wal.append_with(1, |out| out.push(b'x')).unwrap();
         wal.close().unwrap();
         wal.sync_to(1).unwrap();

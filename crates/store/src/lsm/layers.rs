@@ -81,6 +81,15 @@ impl VersionedMap {
         }
     }
 
+    /// A map whose sources are `runs` (newest first), read back from
+    /// files on open.
+    pub fn from_runs(runs: Vec<Arc<Run>>) -> VersionedMap {
+        VersionedMap {
+            memtables: vec![Arc::new(Memtable::new())],
+            runs: runs.into_iter().filter(|r| !r.is_empty()).collect(),
+        }
+    }
+
     /// The memtable that takes writes.
     pub fn active(&self) -> &Arc<Memtable> {
         &self.memtables[0]

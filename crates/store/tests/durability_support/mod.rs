@@ -130,6 +130,17 @@ pub fn snapshot_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+pub fn manifest_files(dir: &Path) -> Vec<PathBuf> {
+    files_with_prefix(dir, "manifest-")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mf"))
+        .collect()
+}
+
+pub fn run_files(dir: &Path) -> Vec<PathBuf> {
+    files_with_prefix(dir, "run-")
+}
+
 /// The one WAL file of `dir`.
 pub fn only_wal(dir: &Path) -> PathBuf {
     let wals = wal_files(dir);

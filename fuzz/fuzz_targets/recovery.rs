@@ -1,5 +1,5 @@
-//! Fuzz target `wal_recovery`: damaged and arbitrary WAL files and
-//! snapshots in a fresh data directory, opened with
+//! Fuzz target `recovery`: damaged and arbitrary WAL files, manifests and
+//! run files in a fresh data directory, opened with
 //! `keyset_store::durable::DurableStore::open`.
 //!
 //! Asserts: open never panics; when it succeeds, the recovered `last_seq`
@@ -9,7 +9,10 @@
 //! exactly the real state after that many commits, and a plain truncation
 //! (a torn tail) always opens without `repair`; a successful open leaves a
 //! directory that opens again, without `repair`, to the same state; a
-//! failed open changes no file.
+//! failed open changes no file. A damaged generation (manifest or run
+//! file) is never used: it is a typed error, or under `repair` the start
+//! falls back to the empty state and the log, which the fixture's
+//! directory does not hold, so the open fails with `Corrupted`.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -18,8 +21,8 @@ use std::path::Path;
 
 use arbitrary::Arbitrary;
 use keyset_fuzz::wal_fixture::{
-    dump, intact_prefix, push_record, scratch_root, snapshot_name, wal_fixture, wal_name,
-    DATABASE_ID, MAC_KEY, SNAPSHOT_CHECKSUM_LEN, WAL_MAGIC,
+    dump, intact_prefix, manifest_name, push_record, scratch_root, wal_fixture, wal_name,
+    DATABASE_ID, MAC_KEY, MANIFEST_CRC_LEN, WAL_MAGIC,
 };
 use keyset_store::durable::{DurableStore, Options, SyncMode};
 use libfuzzer_sys::fuzz_target;
@@ -39,23 +42,29 @@ enum Scenario {
         records: Vec<RecordSpec>,
         damage: Vec<Damage>,
     },
-    /// The real snapshot and the log after it, each damaged; the snapshot's
-    /// checksum may be recomputed so that its decoder sees the damage.
-    Snapshot {
-        snapshot_damage: Vec<Damage>,
+    /// The real generation (manifest and run files) and the log after
+    /// it, each damaged; the manifest's checksum may be recomputed so that
+    /// its decoder sees the damage.
+    Generation {
+        manifest_damage: Vec<Damage>,
         fix_checksum: bool,
+        run: u8,
+        run_damage: Vec<Damage>,
         log_damage: Vec<Damage>,
     },
     /// Arbitrary bytes as a WAL file, after the magic or not.
     RawWal { magic: bool, bytes: Vec<u8> },
-    /// Arbitrary bytes as a snapshot, with a valid checksum or not, alone
-    /// or followed by the real log after the snapshot.
-    RawSnapshot {
+    /// Arbitrary bytes as a manifest, with a valid checksum or not, alone
+    /// or followed by the real log after the real manifest, with the real
+    /// run files.
+    RawManifest {
         seq: u8,
         fix_checksum: bool,
         with_log: bool,
         bytes: Vec<u8>,
     },
+    /// Arbitrary bytes as one run file of the real generation.
+    RawRun { run: u8, bytes: Vec<u8> },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -136,22 +145,26 @@ fn build_log(records: &[RecordSpec]) -> Vec<u8> {
 }
 
 fn fix_checksum(bytes: &mut Vec<u8>) {
-    if bytes.len() < SNAPSHOT_CHECKSUM_LEN {
-        bytes.extend_from_slice(blake3::hash(bytes).as_bytes());
+    if bytes.len() < MANIFEST_CRC_LEN {
+        let crc = crc32c::crc32c(bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
         return;
     }
-    let body = bytes.len() - SNAPSHOT_CHECKSUM_LEN;
-    let hash = blake3::hash(&bytes[..body]);
-    bytes[body..].copy_from_slice(hash.as_bytes());
+    let body = bytes.len() - MANIFEST_CRC_LEN;
+    let crc = crc32c::crc32c(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The files of one fuzzed directory.
 struct Case {
     /// The WAL file: its start seq and bytes.
     wal: Option<(u64, Vec<u8>)>,
-    snapshot: Option<(u64, Vec<u8>)>,
+    /// The manifest: its seq and bytes.
+    manifest: Option<(u64, Vec<u8>)>,
+    /// Run files: name and bytes.
+    runs: Vec<(String, Vec<u8>)>,
     /// The real log this WAL should be a damaged copy of, with the real
-    /// snapshot intact, if that is so.
+    /// generation intact, if that is so.
     reference: Option<&'static [u8]>,
 }
 
@@ -163,7 +176,8 @@ fn case(scenario: &Scenario) -> Case {
             apply(&mut log, damage);
             Case {
                 wal: Some((0, log)),
-                snapshot: None,
+                manifest: None,
+                runs: Vec::new(),
                 reference: Some(&fx.log),
             }
         }
@@ -172,26 +186,33 @@ fn case(scenario: &Scenario) -> Case {
             apply(&mut log, damage);
             Case {
                 wal: Some((0, log)),
-                snapshot: None,
+                manifest: None,
+                runs: Vec::new(),
                 reference: Some(&fx.log),
             }
         }
-        Scenario::Snapshot {
-            snapshot_damage,
+        Scenario::Generation {
+            manifest_damage,
             fix_checksum: fix,
+            run,
+            run_damage,
             log_damage,
         } => {
-            let mut snapshot = fx.snapshot.clone();
-            apply(&mut snapshot, snapshot_damage);
+            let mut manifest = fx.manifest.clone();
+            apply(&mut manifest, manifest_damage);
             if *fix {
-                fix_checksum(&mut snapshot);
+                fix_checksum(&mut manifest);
             }
-            let intact = snapshot == fx.snapshot;
+            let mut runs = fx.runs.clone();
+            let victim = usize::from(*run) % runs.len();
+            apply(&mut runs[victim].1, run_damage);
+            let intact = manifest == fx.manifest && runs == fx.runs;
             let mut log = fx.log_after_snapshot.clone();
             apply(&mut log, log_damage);
             Case {
                 wal: Some((fx.snapshot_seq, log)),
-                snapshot: Some((fx.snapshot_seq, snapshot)),
+                manifest: Some((fx.snapshot_seq, manifest)),
+                runs,
                 reference: intact.then_some(&fx.log_after_snapshot[..]),
             }
         }
@@ -204,26 +225,40 @@ fn case(scenario: &Scenario) -> Case {
             log.extend_from_slice(bytes);
             Case {
                 wal: Some((0, log)),
-                snapshot: None,
+                manifest: None,
+                runs: Vec::new(),
                 reference: Some(&fx.log),
             }
         }
-        Scenario::RawSnapshot {
+        Scenario::RawManifest {
             seq,
             fix_checksum: fix,
             with_log,
             bytes,
         } => {
-            let mut snapshot = bytes.clone();
+            let mut manifest = bytes.clone();
             if *fix {
-                fix_checksum(&mut snapshot);
+                fix_checksum(&mut manifest);
             }
             let seq = u64::from(*seq);
             let wal = with_log.then(|| (seq, fx.log_after_snapshot.clone()));
             Case {
                 wal,
-                snapshot: Some((seq, snapshot)),
+                manifest: Some((seq, manifest)),
+                runs: fx.runs.clone(),
                 reference: None,
+            }
+        }
+        Scenario::RawRun { run, bytes } => {
+            let mut runs = fx.runs.clone();
+            let victim = usize::from(*run) % runs.len();
+            runs[victim].1 = bytes.clone();
+            let intact = runs == fx.runs;
+            Case {
+                wal: Some((fx.snapshot_seq, fx.log_after_snapshot.clone())),
+                manifest: Some((fx.snapshot_seq, fx.manifest.clone())),
+                runs,
+                reference: intact.then_some(&fx.log_after_snapshot[..]),
             }
         }
     }
@@ -257,8 +292,11 @@ fuzz_target!(|input: Input| {
     fs::write(path.join("database.id"), DATABASE_ID).expect("write id");
     fs::write(path.join("mac.key"), MAC_KEY).expect("write key");
     fs::write(path.join("LOCK"), b"").expect("write lock file");
-    if let Some((seq, bytes)) = &case.snapshot {
-        fs::write(path.join(snapshot_name(*seq)), bytes).expect("write snapshot");
+    if let Some((seq, bytes)) = &case.manifest {
+        fs::write(path.join(manifest_name(*seq)), bytes).expect("write manifest");
+    }
+    for (name, bytes) in &case.runs {
+        fs::write(path.join(name), bytes).expect("write run file");
     }
     if let Some((start, bytes)) = &case.wal {
         fs::write(path.join(wal_name(*start)), bytes).expect("write log");
@@ -268,10 +306,15 @@ fuzz_target!(|input: Input| {
     // What the log's framing allows, by an independent reader.
     let (start, intact_ends, wal_bytes) = match &case.wal {
         Some((start, bytes)) => (*start, intact_prefix(bytes, *start), &bytes[..]),
-        None => (0, Vec::new(), &[][..]),
+        // No log: a generation alone ends at its own position.
+        None => (
+            case.manifest.as_ref().map_or(0, |(seq, _)| *seq),
+            Vec::new(),
+            &[][..],
+        ),
     };
     let reference_ends = case.reference.map(|r| intact_prefix(r, start));
-    // A plain cut of the real log (with its real snapshot, if any): a torn
+    // A plain cut of the real log (with its real generation, if any): a torn
     // tail at worst, which must open without repair.
     let truncated_copy = case
         .reference
