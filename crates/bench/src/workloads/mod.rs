@@ -340,7 +340,7 @@ mod tests {
         }
         // The memory row is measured in child processes of the bench binary,
         // which a test harness is not: it is absent here.
-        assert_eq!(results.len(), 29, "{names:#?}");
+        assert_eq!(results.len(), 30, "{names:#?}");
         for m in results.iter().filter(|m| m.name.contains("shard merge")) {
             assert!(
                 m.note.contains("observer (one more drain, untimed): peak ")
