@@ -148,6 +148,15 @@ impl Transaction {
         Ok(Arc::new(view.with_overlay(self.overlay.clone())))
     }
 
+    /// One table in the transaction's view (its snapshot and own writes).
+    fn table_view(&self, table: &str) -> Result<keyset_store::TableView> {
+        self.view()?.table(table).ok_or_else(|| {
+            Error::from(keyset_store::StoreError::UnknownTable {
+                table: table.to_owned(),
+            })
+        })
+    }
+
     /// Runs a SELECT in the transaction and returns one page.
     pub fn query(&self, sql: &str, cursor: Option<&Cursor>) -> Result<Page> {
         match keyset_sql::parse_one(sql)? {
@@ -187,12 +196,7 @@ impl Transaction {
     }
 
     pub(crate) fn write_row(&mut self, table: &str, input: RowInput, insert: bool) -> Result<()> {
-        let view = self.view()?;
-        let t = view
-            .table(table)
-            .ok_or_else(|| keyset_store::StoreError::UnknownTable {
-                table: table.to_owned(),
-            })?;
+        let t = self.table_view(table)?;
         let row = resolve_put(&t, &input)?;
         if insert && t.get(&t.data_key_of(&row)).is_some() {
             let def = t.def();
@@ -226,12 +230,7 @@ impl Transaction {
     /// Buffers a delete by primary key; returns whether the key held a row
     /// in this transaction's view.
     pub fn delete(&mut self, table: &str, key: Vec<Value>) -> Result<bool> {
-        let view = self.view()?;
-        let t = view
-            .table(table)
-            .ok_or_else(|| keyset_store::StoreError::UnknownTable {
-                table: table.to_owned(),
-            })?;
+        let t = self.table_view(table)?;
         let raw = resolve_delete(&t, &key)?;
         let old = Arc::make_mut(&mut self.overlay)
             .delete(&t, &raw)

@@ -132,6 +132,16 @@ fn targets(tx: &Transaction, table: &str, filter: Option<Expr>) -> Result<Vec<Ve
     }
 }
 
+/// The definition of `table`, or the planner's error naming it.
+fn table_def(tx: &Transaction, table: &str) -> Result<std::sync::Arc<TableDef>> {
+    Ok(tx
+        .db()
+        .table(table)
+        .ok_or_else(|| PlanError::UnknownTable {
+            table: table.to_owned(),
+        })?)
+}
+
 /// UPDATE inside `tx`: reads the targets in its view and buffers the new
 /// rows in it.
 pub(crate) fn update(
@@ -140,12 +150,7 @@ pub(crate) fn update(
     assignments: &[(String, SetExpr)],
     filter: Option<Expr>,
 ) -> Result<u64> {
-    let def = tx
-        .db()
-        .table(table)
-        .ok_or_else(|| PlanError::UnknownTable {
-            table: table.to_owned(),
-        })?;
+    let def = table_def(tx, table)?;
     let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
     for (column, value) in assignments {
         let at = def
@@ -192,12 +197,7 @@ pub(crate) fn update(
 
 /// DELETE inside `tx`.
 pub(crate) fn delete(tx: &mut Transaction, table: &str, filter: Option<Expr>) -> Result<u64> {
-    let def = tx
-        .db()
-        .table(table)
-        .ok_or_else(|| PlanError::UnknownTable {
-            table: table.to_owned(),
-        })?;
+    let def = table_def(tx, table)?;
     let rows = targets(tx, table, filter)?;
     let mut deleted = 0;
     for row in &rows {

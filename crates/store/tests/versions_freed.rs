@@ -9,11 +9,9 @@ use keyset_store::{
     Batch, ColumnDef, ColumnType, IndexSpec, Retention, Store, StoreOptions, TableSpec, Value,
 };
 
-fn store() -> Store {
-    let store = Store::with_options(StoreOptions {
-        background: false,
-        ..StoreOptions::default()
-    });
+/// A store with `t (id INT PRIMARY KEY, v INT)`.
+fn with_table(options: StoreOptions) -> Store {
+    let store = Store::with_options(options);
     store
         .create_table(&TableSpec::new(
             "t",
@@ -24,6 +22,15 @@ fn store() -> Store {
             &["id"],
         ))
         .unwrap();
+    store
+}
+
+/// `t` with an index on `v`, maintained on this thread only.
+fn store() -> Store {
+    let store = with_table(StoreOptions {
+        background: false,
+        ..StoreOptions::default()
+    });
     store
         .create_index(&IndexSpec::new("by_v", "t", &["v"]))
         .unwrap();
@@ -98,7 +105,7 @@ fn a_pin_keeps_what_it_sees_until_it_is_released() {
 
 #[test]
 fn an_expired_pin_stops_holding_versions() {
-    let store = Store::with_options(StoreOptions {
+    let store = with_table(StoreOptions {
         background: false,
         retention: Retention {
             max_age: std::time::Duration::from_secs(3600),
@@ -106,16 +113,6 @@ fn an_expired_pin_stops_holding_versions() {
         },
         ..StoreOptions::default()
     });
-    store
-        .create_table(&TableSpec::new(
-            "t",
-            vec![
-                ColumnDef::new("id", ColumnType::Int),
-                ColumnDef::new("v", ColumnType::Int),
-            ],
-            &["id"],
-        ))
-        .unwrap();
     put(&store, 1, 0);
     let old = store.pin();
     put(&store, 1, 1);
@@ -132,20 +129,10 @@ fn an_expired_pin_stops_holding_versions() {
 
 #[test]
 fn the_background_thread_flushes_and_merges_frozen_memtables() {
-    let store = Store::with_options(StoreOptions {
+    let store = with_table(StoreOptions {
         memtable_bytes: 4 << 10,
         ..StoreOptions::default()
     });
-    store
-        .create_table(&TableSpec::new(
-            "t",
-            vec![
-                ColumnDef::new("id", ColumnType::Int),
-                ColumnDef::new("v", ColumnType::Int),
-            ],
-            &["id"],
-        ))
-        .unwrap();
     for id in 0..3_000 {
         put(&store, id, id);
     }

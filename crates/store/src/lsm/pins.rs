@@ -120,12 +120,9 @@ impl PinRegistry {
         }
     }
 
-    /// Pins the `seq` that `current` returns, read under the registry's
-    /// lock so that no merge can compute its horizon between the read and
-    /// the pin.
-    pub fn pin(self: &Arc<Self>, current: impl FnOnce() -> Seq) -> PinHandle {
-        let mut reg = self.lock();
-        let seq = current();
+    /// Adds a live pin of `seq` (then expires what the limits no longer
+    /// allow) and returns its id.
+    fn register(&self, reg: &mut Registry, seq: Seq) -> u64 {
         let id = reg.next_id;
         reg.next_id += 1;
         reg.live.insert(
@@ -135,7 +132,17 @@ impl PinRegistry {
                 created: Instant::now(),
             },
         );
-        self.expire(&mut reg, Instant::now());
+        self.expire(reg, Instant::now());
+        id
+    }
+
+    /// Pins the `seq` that `current` returns, read under the registry's
+    /// lock so that no merge can compute its horizon between the read and
+    /// the pin.
+    pub fn pin(self: &Arc<Self>, current: impl FnOnce() -> Seq) -> PinHandle {
+        let mut reg = self.lock();
+        let seq = current();
+        let id = self.register(&mut reg, seq);
         PinHandle {
             registry: Arc::clone(self),
             id,
@@ -149,19 +156,9 @@ impl PinRegistry {
     pub fn pin_detached(&self, current: impl FnOnce() -> Seq) -> Seq {
         let mut reg = self.lock();
         let seq = current();
-        if reg.live.values().any(|p| p.seq == seq) {
-            return seq;
+        if !reg.live.values().any(|p| p.seq == seq) {
+            self.register(&mut reg, seq);
         }
-        let id = reg.next_id;
-        reg.next_id += 1;
-        reg.live.insert(
-            id,
-            Pin {
-                seq,
-                created: Instant::now(),
-            },
-        );
-        self.expire(&mut reg, Instant::now());
         seq
     }
 
