@@ -123,34 +123,32 @@ impl VersionedMap {
 
     /// The newest version of `key` at or below `seq`, if it is a row.
     pub fn get(&self, key: &[u8], seq: Seq) -> Option<RowRef> {
-        let mut best: Option<(Seq, &Entry)> = None;
-        let owned = Bytes::copy_from_slice(key);
-        let mut from_memtable: Option<Entry> = None;
-        for m in &self.memtables {
-            if let Some(e) = m.get(&owned, seq) {
-                // Memtables are newest first and hold later `seq`s than
-                // anything below them, so the first hit is the newest.
-                from_memtable = Some(e);
-                break;
+        // Sources are newest first and hold later `seq`s than anything
+        // below them, so the first one with a version at or below `seq`
+        // holds the newest.
+        if self.memtables.iter().any(|m| !m.is_empty()) {
+            let owned = Bytes::copy_from_slice(key);
+            for m in self.memtables.iter().filter(|m| !m.is_empty()) {
+                if let Some(e) = m.get(&owned, seq) {
+                    return e;
+                }
             }
-        }
-        if let Some(e) = from_memtable {
-            return e;
         }
         for r in &self.runs {
             let n = r.len();
+            // Outside the run's key range: no binary search.
+            if n == 0 || key < r.key(0) || key > r.key(n - 1) {
+                continue;
+            }
             let mut i = r.lower_bound(0, n, key, true);
             while i < n && r.key(i) == key {
                 if r.seq(i) <= seq {
-                    if best.is_none_or(|(s, _)| r.seq(i) > s) {
-                        best = Some((r.seq(i), r.entry(i)));
-                    }
-                    break;
+                    return r.entry(i).clone();
                 }
                 i += 1;
             }
         }
-        best.and_then(|(_, e)| e.clone())
+        None
     }
 
     /// The `seq` of the newest version of `key` held, row or tombstone
