@@ -5,17 +5,7 @@
 
 mod common;
 
-use common::{keyset, numbers, text};
-
-fn shell(dir: &std::path::Path, input: &str) -> std::process::Output {
-    keyset()
-        .arg("shell")
-        .arg("--db")
-        .arg(dir)
-        .write_stdin(input)
-        .output()
-        .unwrap()
-}
+use common::{numbers, shell, text};
 
 /// The ids shown in the first column of the tables of `out`, in order.
 fn ids(out: &str) -> Vec<i64> {

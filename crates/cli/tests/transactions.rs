@@ -5,17 +5,7 @@
 
 mod common;
 
-use common::{keyset, numbers, text};
-
-fn shell(dir: &std::path::Path, input: &str) -> std::process::Output {
-    keyset()
-        .arg("shell")
-        .arg("--db")
-        .arg(dir)
-        .write_stdin(input)
-        .output()
-        .unwrap()
-}
+use common::{keyset, numbers, shell, text};
 
 /// The numeric cells of the tables in `out`, in order.
 fn cells(out: &str) -> Vec<&str> {

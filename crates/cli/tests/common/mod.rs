@@ -21,6 +21,17 @@ pub fn sql(dir: &Path, args: &[&str]) -> Command {
 }
 
 /// Runs a script of statements against `dir` and asserts it succeeded.
+/// `keyset shell --db DIR` with `input` piped on stdin.
+pub fn shell(dir: &Path, input: &str) -> std::process::Output {
+    keyset()
+        .arg("shell")
+        .arg("--db")
+        .arg(dir)
+        .write_stdin(input)
+        .output()
+        .unwrap_or_else(|e| panic!("running keyset shell: {e}"))
+}
+
 pub fn setup(dir: &Path, script: &str) {
     let output = keyset()
         .arg("sql")
