@@ -170,11 +170,6 @@ impl TableStore {
         self.shards.get(shard)
     }
 
-    /// Rows visible at `seq` in all shards (a full count).
-    pub fn count_rows(&self, seq: Seq) -> usize {
-        self.shards.iter().map(|s| s.data.count_visible(seq)).sum()
-    }
-
     /// Counts over every map of every shard.
     pub fn counts(&self) -> MapCounts {
         let mut c = MapCounts::default();

@@ -226,9 +226,13 @@ impl TableView {
         self.data_map(shard)?.get(key.as_bytes())
     }
 
-    /// Rows in all shards in this view (a full count).
+    /// Rows in all shards in this view (a full count, the transaction's
+    /// own writes included).
     pub fn len(&self) -> usize {
-        self.table.count_rows(self.seq)
+        (0..self.table.shards().len())
+            .filter_map(|s| self.data_map(s))
+            .map(|m| m.len())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -245,17 +249,12 @@ impl TableView {
     /// One shard of the table, read in this view.
     pub fn shard_view(&self, shard: usize) -> Option<ShardView> {
         let store = self.table.shard(shard)?;
-        let view = |id: MapId, m: &Arc<RowMap>| MapView {
-            map: m.clone(),
-            seq: self.seq,
-            overlay: self.overlay(shard, id),
-        };
         Some(ShardView {
-            data: view(MapId::Data, store.data()),
+            data: self.data_map(shard)?,
             indexes: store
                 .maps()
-                .filter_map(|(id, m)| match id {
-                    MapId::Index(i) => Some((i, view(id, m))),
+                .filter_map(|(id, _)| match id {
+                    MapId::Index(i) => Some((i, self.map_view(shard, id)?)),
                     MapId::Data => None,
                 })
                 .collect(),
@@ -264,21 +263,20 @@ impl TableView {
 
     /// The data map of one shard.
     pub fn data_map(&self, shard: usize) -> Option<MapView> {
-        let map = self.table.shard(shard)?.data().clone();
-        Some(MapView {
-            map,
-            seq: self.seq,
-            overlay: self.overlay(shard, MapId::Data),
-        })
+        self.map_view(shard, MapId::Data)
     }
 
     /// The map of one index in one shard.
     pub fn index_map(&self, shard: usize, index: IndexId) -> Option<MapView> {
-        let map = self.table.shard(shard)?.index(index)?.clone();
+        self.map_view(shard, MapId::Index(index))
+    }
+
+    /// One map of one shard, with the transaction's writes to it if any.
+    fn map_view(&self, shard: usize, id: MapId) -> Option<MapView> {
         Some(MapView {
-            map,
+            map: self.table.shard(shard)?.map(id)?.clone(),
             seq: self.seq,
-            overlay: self.overlay(shard, MapId::Index(index)),
+            overlay: self.overlay(shard, id),
         })
     }
 }
@@ -366,7 +364,7 @@ impl MapView {
 
     /// Visible keys (a full count).
     pub fn len(&self) -> usize {
-        self.map.count_visible(self.seq)
+        self.iter().count()
     }
 
     pub fn is_empty(&self) -> bool {

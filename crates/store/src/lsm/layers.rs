@@ -177,15 +177,7 @@ impl VersionedMap {
         upper: Bound<&[u8]>,
         direction: Direction,
     ) -> MapCursor {
-        MapCursor::new(
-            &self.memtables,
-            &self.runs,
-            None,
-            seq,
-            lower,
-            upper,
-            direction,
-        )
+        self.cursor_with(None, seq, lower, upper, direction)
     }
 
     /// As `cursor`, with `overlay` (a transaction's own writes, at
@@ -217,13 +209,6 @@ impl VersionedMap {
         while let Some((k, row)) = c.next_entry() {
             f(&k, &row);
         }
-    }
-
-    /// Visible rows at `seq` (a full count: for tests and stats).
-    pub fn count_visible(&self, seq: Seq) -> usize {
-        let mut n = 0;
-        self.for_each(seq, |_, _| n += 1);
-        n
     }
 
     /// This map with its active memtable frozen and a fresh one on top.

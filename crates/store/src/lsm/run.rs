@@ -184,17 +184,21 @@ impl Run {
         &self.entries[i]
     }
 
+    /// Whether key `i` comes before `target` (`inclusive`: before it
+    /// strictly; else at or before it): the predicate every search splits on.
+    fn before(&self, i: usize, target: &[u8], inclusive: bool) -> bool {
+        let k = self.key(i);
+        if inclusive {
+            k < target
+        } else {
+            k <= target
+        }
+    }
+
     /// The first index in `lo..hi` whose key is `>= target` (`> target`
     /// when not `inclusive`), by binary search.
     pub fn lower_bound(&self, lo: usize, hi: usize, target: &[u8], inclusive: bool) -> usize {
-        let before = |i: usize| {
-            let k = self.key(i);
-            if inclusive {
-                k < target
-            } else {
-                k <= target
-            }
-        };
+        let before = |i: usize| self.before(i, target, inclusive);
         let (mut lo, mut hi) = (lo, hi);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -210,14 +214,7 @@ impl Run {
     /// As `lower_bound`, searching outward from `lo` first (galloping), so
     /// a seek to a key near the current position costs O(log distance).
     pub fn gallop_up(&self, lo: usize, hi: usize, target: &[u8], inclusive: bool) -> usize {
-        let before = |i: usize| {
-            let k = self.key(i);
-            if inclusive {
-                k < target
-            } else {
-                k <= target
-            }
-        };
+        let before = |i: usize| self.before(i, target, inclusive);
         if lo >= hi || !before(lo) {
             return lo;
         }
@@ -240,14 +237,7 @@ impl Run {
     /// of the keys `<= target` (`< target` when not `inclusive`) within
     /// `lo..hi`, searching from `hi` downward.
     pub fn gallop_down(&self, lo: usize, hi: usize, target: &[u8], inclusive: bool) -> usize {
-        let after = |i: usize| {
-            let k = self.key(i);
-            if inclusive {
-                k > target
-            } else {
-                k >= target
-            }
-        };
+        let after = |i: usize| !self.before(i, target, !inclusive);
         if lo >= hi || !after(hi - 1) {
             return hi;
         }
