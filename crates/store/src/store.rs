@@ -549,19 +549,15 @@ impl Store {
 /// newer than `since` (the writing transaction's snapshot).
 fn check_conflicts(state: &StoreState, ops: &[WriteOp], since: Seq) -> Result<()> {
     for op in ops {
-        let (table, key) = match op {
-            WriteOp::Put { table, row } => {
-                let Some(t) = state.table_by_id(*table) else {
-                    continue;
-                };
-                (t.clone(), t.data_key_of(row))
-            }
-            WriteOp::Delete { table, key } => {
-                let Some(t) = state.table_by_id(*table) else {
-                    continue;
-                };
-                (t.clone(), RawDataKey::encode(*table, key))
-            }
+        let id = match op {
+            WriteOp::Put { table, .. } | WriteOp::Delete { table, .. } => *table,
+        };
+        let Some(table) = state.table_by_id(id) else {
+            continue;
+        };
+        let key = match op {
+            WriteOp::Put { row, .. } => table.data_key_of(row),
+            WriteOp::Delete { key, .. } => RawDataKey::encode(id, key),
         };
         let Ok(shard) = table.shard_for_key(&key) else {
             continue;
