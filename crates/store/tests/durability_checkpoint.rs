@@ -183,15 +183,22 @@ fn the_wal_size_threshold_triggers_checkpoints_on_its_own() {
     let (db, _) = open(dir.path(), opts.clone());
     create_items(db.store());
     // The checkpointer runs on its own thread, so commits never wait for
-    // it: keep writing until it has written two generations.
-    let mut longest = 0;
+    // it, and how far the log grows before it runs depends on scheduling.
+    // What does not: nobody calls `checkpoint`, yet the log is cut (its
+    // length drops between two commits) and two generations get written.
+    let mut cuts = 0;
+    let mut previous = db.wal_bytes();
     let mut n = 0;
-    while n < 300 || (manifest_files(dir.path()).len() < 2 && n < 20_000) {
+    while n < 300 || ((manifest_files(dir.path()).len() < 2 || cuts < 2) && n < 200_000) {
         write_batch(db.store(), n);
-        longest = longest.max(db.wal_bytes());
+        let now = db.wal_bytes();
+        if now < previous {
+            cuts += 1;
+        }
+        previous = now;
         n += 1;
     }
-    assert!(longest < 256 * 1024, "the log keeps being cut: {longest}");
+    assert!(cuts >= 2, "the log was cut {cuts} times in {n} batches");
     assert_eq!(db.last_checkpoint_error(), None);
     db.close().unwrap();
     assert_eq!(manifest_files(dir.path()).len(), 2, "current and previous");
