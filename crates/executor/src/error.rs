@@ -55,11 +55,13 @@ pub enum ExecError {
          use merge = 'ordered', which needs no threads"
     )]
     WorkerSpawn { shard: usize, reason: String },
-    /// The deadline passed or the query was cancelled during the one phase
-    /// that cannot be cut short without changing the result, the drain of
-    /// an eager shard merge: no partial page exists. (Every other phase,
-    /// a top-k pass and the skipping of OFFSET rows included, stops with a
-    /// page and a cursor that resumes it.)
+    /// The deadline passed or the query was cancelled during a phase that
+    /// cannot be cut short without changing the result: the drain of an
+    /// eager shard merge, or a sort buffer collecting its range a second
+    /// time before the page consumed a key. No partial page exists. (Every
+    /// other phase, a top-k pass, the skipping of OFFSET rows and a sort
+    /// buffer's first collection included, stops with a page and a cursor
+    /// that resumes it.)
     #[error(
         "{} while {phase}, which cannot be cut short without changing the result: \
          run the page again{}",

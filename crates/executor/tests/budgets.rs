@@ -199,11 +199,17 @@ fn budgets_stop_offset_skipping_and_the_cursor_carries_the_rest_of_the_offset() 
                     let pages = traverse_with_progress(&fx, &plan);
                     assert_eq!(concat(&pages), fx.expected(&plan), "{label}");
                     let first = pages[0].next.as_ref().unwrap();
+                    // The composite's sort buffer is cut while it collects,
+                    // before a row can be skipped: its cursor keeps the
+                    // whole offset and the collection's progress.
+                    let sorted = access == composite(&fx);
                     assert!(
-                        matches!(
-                            anchor_of(&fx, &plan, first),
-                            Anchor::KeySkip { offset_left, .. } if (1..=7).contains(&offset_left)
-                        ),
+                        match anchor_of(&fx, &plan, first) {
+                            Anchor::KeySkip { offset_left, .. } =>
+                                !sorted && (1..=7).contains(&offset_left),
+                            Anchor::Collecting(state) => sorted && state.offset_left == 7,
+                            _ => false,
+                        },
                         "{label}: the first page stopped while skipping"
                     );
                     assert!(pages[0].rows.is_empty() && pages[0].prev.is_none());

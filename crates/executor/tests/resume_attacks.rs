@@ -347,8 +347,15 @@ fn malformed_top_k_pass_bytes_are_refused_after_the_mac() {
         open(&sign(trailing), &full),
         Err(CursorError::AnchorMalformed { reason }) if reason.contains("trailing")
     ));
+    // Bit 4 (a collection cut short) belongs to data-key cursors only.
+    let mut collecting_flag = raw.clone();
+    collecting_flag[5] |= 0b1_0000;
+    assert!(matches!(
+        open(&sign(collecting_flag), &full),
+        Err(CursorError::Malformed { reason }) if reason.contains("do not apply")
+    ));
     let mut unknown_flag = raw;
-    unknown_flag[5] |= 0b1_0000;
+    unknown_flag[5] |= 0b1000_0000;
     assert!(matches!(
         open(&sign(unknown_flag), &full),
         Err(CursorError::Malformed { reason }) if reason.contains("unknown flag")

@@ -5,6 +5,7 @@
 //! token; it never reads rows or keys from the store and never decides where
 //! a page starts (the page materializer turns a validated anchor into bounds).
 
+mod collecting;
 mod error;
 mod pass;
 mod pass_checks;
@@ -17,6 +18,8 @@ use bytes::Bytes;
 use keyset_plan::{CursorKind, PlanSignature};
 use keyset_store::{Direction, Value};
 
+pub(crate) use collecting::fit_collecting;
+pub use collecting::{CarriedBuffer, Collecting};
 pub use error::CursorError;
 pub(crate) use pass::fit_pass;
 pub use pass::{SortedPass, SortedRow};
@@ -101,6 +104,10 @@ pub enum Anchor {
     /// deadline or a cancellation spread over several pages (see
     /// [`SortedPass`]).
     SortedPass(Box<SortedPass>),
+    /// `DataKey` kind: a page of a union or intersection that a budget,
+    /// the deadline or a cancellation stopped while its sort buffers
+    /// collected, before it consumed a key (see [`Collecting`]).
+    Collecting(Box<Collecting>),
 }
 
 /// Everything a cursor token carries, in the clear (the token is signed, not

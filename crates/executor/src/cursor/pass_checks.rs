@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use keyset_plan::{OrderColumn, Plan, SortDirection};
 
-use super::{Anchor, CursorError, SortedPass, SortedRow};
+use super::{collecting, Anchor, CursorError, SortedPass, SortedRow};
 
 /// Checks the resume state of `anchor` (anchors without one pass).
 pub(super) fn check_resume_state(
@@ -24,6 +24,15 @@ pub(super) fn check_resume_state(
             check_countable(*offset_left)
         }
         Anchor::SortedPass(pass) => check_pass(pass, plan, backward),
+        Anchor::Collecting(state) => {
+            let direction = super::plan_direction(plan);
+            let direction = if backward {
+                direction.reverse()
+            } else {
+                direction
+            };
+            collecting::check_collecting(state, direction)
+        }
         Anchor::Key(_) | Anchor::Sorted { .. } | Anchor::Frontier(_) => Ok(()),
     }
 }

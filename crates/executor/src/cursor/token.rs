@@ -14,6 +14,7 @@ use keyset_store::bin::{read_varint, write_varint, Reader};
 use keyset_store::codec::{decode_component, encode_component, CodecError};
 use keyset_store::{Direction, Value, MAX_KEY_BYTES};
 
+use super::collecting::{decode_collecting, encode_collecting};
 use super::pass::{decode_pass, encode_pass};
 use super::{
     Anchor, CursorError, CursorState, MacKey, ShardPosition, CURSOR_VERSION, MAX_CURSOR_BYTES,
@@ -37,8 +38,12 @@ pub(super) const FLAG_PASS: u8 = 0b0000_0100;
 /// Flag bit 3: the anchor is followed by the OFFSET rows still to skip
 /// (`Anchor::KeySkip`, `Anchor::FrontierSkip`).
 pub(super) const FLAG_SKIP: u8 = 0b0000_1000;
+/// Flag bit 4: the anchor is the progress of a page's sort buffers
+/// (`Anchor::Collecting`; `DataKey` kind only).
+pub(super) const FLAG_COLLECTING: u8 = 0b0001_0000;
 /// Every flag bit a token may set.
-pub(super) const KNOWN_FLAGS: u8 = FLAG_BACKWARD | FLAG_SNAPSHOT | FLAG_PASS | FLAG_SKIP;
+pub(super) const KNOWN_FLAGS: u8 =
+    FLAG_BACKWARD | FLAG_SNAPSHOT | FLAG_PASS | FLAG_SKIP | FLAG_COLLECTING;
 /// Bytes of a snapshot token's `seq`.
 const SNAPSHOT_SEQ_LEN: usize = 8;
 
@@ -240,6 +245,7 @@ pub(super) fn anchor_flags(anchor: &Anchor) -> u8 {
         Anchor::Key(_) | Anchor::Sorted { .. } | Anchor::Frontier(_) => 0,
         Anchor::KeySkip { .. } | Anchor::FrontierSkip { .. } => FLAG_SKIP,
         Anchor::SortedPass(_) => FLAG_PASS,
+        Anchor::Collecting(_) => FLAG_COLLECTING,
     }
 }
 
@@ -258,6 +264,7 @@ fn encode_anchor(anchor: &Anchor, out: &mut Vec<u8>) {
             write_varint(*offset_left, out);
         }
         Anchor::SortedPass(pass) => encode_pass(pass, out),
+        Anchor::Collecting(state) => encode_collecting(state, out),
         Anchor::Sorted { values, key } => {
             write_varint(values.len() as u64, out);
             for value in values {
@@ -299,6 +306,23 @@ pub(super) fn decode_anchor(
     let mut reader = Reader::new(bytes);
     let pass = flags & FLAG_PASS != 0;
     let skip = flags & FLAG_SKIP != 0;
+    if flags & FLAG_COLLECTING != 0 {
+        if kind != CursorKind::DataKey || pass || skip {
+            return Err(CursorError::Malformed {
+                reason: format!(
+                    "flag bits {flags:#010b} do not apply to a cursor of kind {}",
+                    kind.name()
+                ),
+            });
+        }
+        let state = decode_collecting(&mut reader)?;
+        if !reader.is_empty() {
+            return Err(CursorError::AnchorMalformed {
+                reason: format!("{} trailing bytes after the position", reader.remaining()),
+            });
+        }
+        return Ok(Anchor::Collecting(Box::new(state)));
+    }
     let anchor = match (kind, pass, skip) {
         (CursorKind::IndexRange | CursorKind::DataKey, false, false) => {
             Anchor::Key(read_key(&mut reader)?)

@@ -13,6 +13,7 @@ use keyset_store::{
     ColumnType, Direction, IndexId, IndexKeyHeader, RawDataKey, RawIndexKey, TableDef, Value,
 };
 
+use super::collecting;
 use super::pass_checks::check_resume_state;
 use super::token::{self, Envelope, FLAG_BACKWARD, FLAG_PASS, FLAG_SKIP, KNOWN_FLAGS};
 use super::{Anchor, Cursor, CursorError, CursorKeys, CursorState, ShardPosition, SortedRow};
@@ -198,6 +199,15 @@ fn check_identity(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Cur
                 None => Ok(()),
             }
         }
+        Anchor::Collecting(state) => {
+            for key in collecting::data_keys(state) {
+                check_data_key(key, table)?;
+            }
+            for scan in collecting::scan_keys(state) {
+                check_scan_key(scan, table)?;
+            }
+            Ok(())
+        }
         Anchor::Frontier(positions)
         | Anchor::FrontierSkip {
             positions,
@@ -238,6 +248,31 @@ fn check_sorted_row(values: &[Value], key: &[u8], plan: &Plan) -> Result<(), Cur
         check_value(&plan.table, term.column, value)?;
     }
     check_data_key(key, &plan.table)
+}
+
+/// A sort buffer's scan position: a key of one of the table's indexes
+/// (which index, and whether it lies in that buffer's range, the page
+/// checks when it makes its buffers).
+fn check_scan_key(key: &[u8], table: &TableDef) -> Result<(), CursorError> {
+    match key.first() {
+        Some(&INDEX_NAMESPACE) => {}
+        Some(&found) => return Err(CursorError::AnchorWrongNamespace { found }),
+        None => {
+            return Err(CursorError::AnchorMalformed {
+                reason: "a sort buffer's scan position is empty".into(),
+            })
+        }
+    }
+    let header = RawIndexKey::decode_header(key).map_err(malformed)?;
+    let index = table
+        .index_by_id(header.index)
+        .ok_or_else(|| CursorError::AnchorMalformed {
+            reason: format!(
+                "a sort buffer's scan position names index id {}, which table `{}` does not have",
+                header.index, table.name
+            ),
+        })?;
+    check_index_key(key, table, header.index, index.columns.len())
 }
 
 fn check_leaf_key(key: &[u8], table: &TableDef, leaf: LeafKey) -> Result<(), CursorError> {
@@ -367,6 +402,11 @@ fn check_bounds(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Curso
                     Some(scan) => inside(scan, LeafKey::of_pass(plan)?),
                     None => true,
                 }
+        }
+        // So do the rows a collection carries (its scan positions are
+        // checked against each buffer's range by the page).
+        Anchor::Collecting(state) => {
+            collecting::data_keys(state).all(|key| inside(key, LeafKey::Data))
         }
         Anchor::Frontier(positions)
         | Anchor::FrontierSkip {

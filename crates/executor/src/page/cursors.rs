@@ -4,15 +4,21 @@
 //! index positions are `RawIndexKey` anchors as they are. Validation of a
 //! token is `crate::cursor`'s job, never this module's.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use keyset_plan::{CursorKind, Plan};
 use keyset_store::key::DATA_HEADER_LEN;
 use keyset_store::{RawDataKey, TableStore};
 
 use crate::context::ExecContext;
-use crate::cursor::{plan_direction, Anchor, Cursor, CursorError, CursorState, ShardPosition};
+use crate::cursor::{
+    fit_collecting, plan_direction, Anchor, CarriedBuffer, Collecting, Cursor, CursorError,
+    CursorState, ShardPosition,
+};
 use crate::error::ExecError;
 use crate::stream::build::KeySpace;
+use crate::stream::sorted_buffer::BufferProgress;
 
 /// Where a streaming page starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,6 +143,13 @@ impl<'a> Minter<'a> {
             Anchor::KeySkip { key, offset_left } => {
                 Ok((Start::After(self.position(key)?), countable(*offset_left)?))
             }
+            Anchor::Collecting(state) => {
+                let start = match &state.after {
+                    Some(key) => Start::After(self.position(key)?),
+                    None => Start::Beginning,
+                };
+                Ok((start, countable(state.offset_left)?))
+            }
             Anchor::Frontier(_) | Anchor::FrontierSkip { .. } => Err(ExecError::internal(
                 "a shard-frontier anchor reached an ordered page",
             )),
@@ -144,6 +157,71 @@ impl<'a> Minter<'a> {
                 "a sorted (top-k) anchor reached a streaming page",
             )),
         }
+    }
+
+    /// A cursor for a page whose sort buffers a budget cut before it
+    /// consumed a key: it resumes after `after` (the page's own anchor, a
+    /// stream position), skips `offset_left` rows and starts each buffer
+    /// from its `progress`.
+    pub(crate) fn collecting(
+        &self,
+        backward: bool,
+        after: Option<&Bytes>,
+        offset_left: usize,
+        progress: Vec<(usize, BufferProgress)>,
+    ) -> Result<Cursor, ExecError> {
+        let buffers = progress
+            .into_iter()
+            .map(|(ordinal, progress)| CarriedBuffer {
+                ordinal: ordinal as u64,
+                scan: progress.scan,
+                keys: progress.keys.iter().map(|k| self.anchor_key(k)).collect(),
+                more: progress.more,
+            })
+            .collect();
+        let mut state = Collecting {
+            after: after.map(|a| self.anchor_key(a)),
+            offset_left: offset_left as u64,
+            buffers,
+        };
+        fit_collecting(&mut state).map_err(|e| match e {
+            CursorError::TooLarge { len, max } => ExecError::CursorTooLarge { len, max },
+            other => ExecError::InvalidCursor(other),
+        })?;
+        self.seal(backward, Anchor::Collecting(Box::new(state)))
+    }
+
+    /// The sort buffers' progress a validated cursor carries, by ordinal,
+    /// in stream positions (empty for every other anchor).
+    pub(crate) fn carried(
+        &self,
+        state: &CursorState,
+    ) -> Result<BTreeMap<usize, BufferProgress>, ExecError> {
+        let Anchor::Collecting(collecting) = &state.anchor else {
+            return Ok(BTreeMap::new());
+        };
+        collecting
+            .buffers
+            .iter()
+            .map(|buffer| {
+                let ordinal = usize::try_from(buffer.ordinal).map_err(|_| {
+                    ExecError::InvalidCursor(CursorError::AnchorMalformed {
+                        reason: format!("sort buffer {} cannot exist", buffer.ordinal),
+                    })
+                })?;
+                let keys = buffer
+                    .keys
+                    .iter()
+                    .map(|key| self.position(key))
+                    .collect::<Result<_, _>>()?;
+                let progress = BufferProgress {
+                    scan: buffer.scan.clone(),
+                    keys,
+                    more: buffer.more,
+                };
+                Ok((ordinal, progress))
+            })
+            .collect()
     }
 
     /// The stream position of each shard of a validated frontier cursor,

@@ -5,7 +5,10 @@
 //! consuming it. Backward pages run the same phases in the reverse
 //! direction and hand their rows back in the query's order. A budget may
 //! stop any phase, the skipping of OFFSET rows included: the cursor then
-//! carries the OFFSET rows still to skip.
+//! carries the OFFSET rows still to skip. A budget that cuts the
+//! collection of a sort-buffered child before the page consumed anything
+//! leaves the buffers' progress in the cursor instead (see
+//! `crate::stream::sorted_buffer`).
 
 use std::sync::Arc;
 
@@ -21,7 +24,12 @@ use crate::error::ExecError;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
+use crate::stream::sorted_buffer::{CollectionLog, COLLECTING};
 use crate::stream::{OrderedKeyStream, Step};
+
+/// Most primary keys one sort buffer's progress carries in a cursor (the
+/// token's size limit may cut them further).
+const MAX_CARRIED_KEYS: usize = 256;
 
 /// What the take phase consumed.
 #[derive(Debug)]
@@ -37,6 +45,9 @@ struct Run {
     skip_left: usize,
     stop: StopReason,
     stats: PageStats,
+    /// A budget cut a sort buffer's collection before the page consumed
+    /// anything: the cursor carries the buffers' progress.
+    cut_collecting: bool,
 }
 
 /// The last position a page consumed, without cloning the key of every
@@ -96,6 +107,11 @@ pub(super) fn stream_page(
     let wanted = plan
         .limit
         .map_or(usize::MAX, |l| offset.saturating_add(l).saturating_add(1));
+    let carried = match resume {
+        Some(state) => minter.carried(state)?,
+        None => Default::default(),
+    };
+    let log = CollectionLog::new(wanted.min(MAX_CARRIED_KEYS));
     let builder = StreamBuilder::new(
         table,
         plan,
@@ -103,17 +119,34 @@ pub(super) fn stream_page(
         traverse,
         Chunking::new(wanted, ctx.options.chunk_len),
         meter.clone(),
-    );
+    )
+    .cut_collections(log.clone(), anchor.clone(), carried);
     let mut root = builder.root(space)?;
+    builder.check_resumed()?;
     if let Some(anchor) = &anchor {
         root.seek(anchor, false)?;
     }
     let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
-    let mut run = take_rows(root.as_mut(), plan, offset, &mut budget, &meter)?;
+    let mut run = take_rows(root.as_mut(), plan, offset, &mut budget, &meter, &log)?;
     builder.tracker().close(run.stop);
     check_advance(traverse, anchor.as_ref(), run.consumed())?;
 
-    let (next, prev) = adjacent_cursors(&minter, &run, backward, first_page)?;
+    let (next, prev) = if run.cut_collecting {
+        // Nothing was consumed: no row before this page's start is known
+        // to this page, so it hands out no cursor back.
+        let progress = log.progress().ok_or(ExecError::Interrupted {
+            reason: run.stop,
+            phase: COLLECTING,
+        })?;
+        let onward = minter.collecting(backward, anchor.as_ref(), run.skip_left, progress)?;
+        if backward {
+            (None, Some(onward))
+        } else {
+            (Some(onward), None)
+        }
+    } else {
+        adjacent_cursors(&minter, &run, backward, first_page)?
+    };
     if backward {
         run.rows.reverse();
     }
@@ -180,6 +213,7 @@ fn take_rows(
     offset: usize,
     budget: &mut PageBudget,
     meter: &Meter,
+    log: &CollectionLog,
 ) -> Result<Run, ExecError> {
     let limit = plan.limit;
     let mut run = Run {
@@ -190,6 +224,7 @@ fn take_rows(
         skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
+        cut_collecting: false,
     };
     let mut skip = offset;
     let counts_bytes = budget.counts_bytes();
@@ -206,7 +241,22 @@ fn take_rows(
                 break;
             }
         }
-        let Some(step) = root.next_key()? else {
+        let step = match root.next_key() {
+            Ok(step) => step,
+            // A budget cut a sort buffer's collection: the page stops as
+            // any budget stops it, or, having consumed nothing, with the
+            // buffers' progress.
+            Err(ExecError::Interrupted { reason, phase })
+                if phase == COLLECTING && log.cut().is_some() =>
+            {
+                run.stop = reason;
+                run.skip_left = skip;
+                run.cut_collecting = run.consumed().is_none();
+                break;
+            }
+            Err(error) => return Err(error),
+        };
+        let Some(step) = step else {
             run.stop = StopReason::Exhausted;
             break;
         };

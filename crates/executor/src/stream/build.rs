@@ -6,25 +6,29 @@
 //! seek) is the materializer's call.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use keyset_plan::{AccessPath, Budget, CursorKind, MergeMode, Plan};
-use keyset_store::{Direction, IndexDef, ShardView, TableView, Value};
+use keyset_store::key::{range_bounds, within};
+use keyset_store::{Direction, IndexDef, RawDataKey, RawIndexKey, ShardView, TableView, Value};
 
 use super::budget::{Meter, PageBudget};
 use super::by_keys::ByKeysStream;
 use super::guard::MonotonicGuard;
-use super::index_range::{index_range_leaf, IndexKeys};
+use super::index_range::{index_head, index_range_leaf, IndexKeys};
 use super::intersection::Intersection;
 use super::map_range::Chunking;
 use super::primary_range::{full_scan_leaf, primary_range_leaf};
 use super::shard::{ShardStream, ShardTracker};
 use super::shard_merge::{merge_shards, MergeSetup};
-use super::sorted_buffer::{SortQuota, SortedBuffer};
+use super::sorted_buffer::{BufferProgress, CollectionLog, Cuts, SortQuota, SortedBuffer};
 use super::union::Union;
 use super::{BoxStream, EmptyStream};
 use crate::context::ExecContext;
+use crate::cursor::CursorError;
 use crate::error::ExecError;
 
 /// The key space a plan's root stream yields (and its anchors live in).
@@ -76,6 +80,23 @@ pub struct StreamBuilder<'a> {
     /// trees of all shards have the same shape).
     quotas: RefCell<Vec<Arc<SortQuota>>>,
     next_quota: Cell<usize>,
+    /// Where the page's sort buffers record their progress and start from
+    /// (a streaming page's); without it, their collections are only
+    /// interrupted (see `crate::stream::sorted_buffer`).
+    collection: Option<Collection>,
+    /// The ordinal of the next sort buffer made, over every shard.
+    next_buffer: Cell<usize>,
+}
+
+/// The sort buffers' side of a streaming page.
+#[derive(Debug)]
+struct Collection {
+    log: Arc<CollectionLog>,
+    /// The page's anchor, a primary-key position.
+    anchor: Option<Bytes>,
+    /// An earlier page's progress by buffer ordinal, taken as buffers are
+    /// made.
+    resume: RefCell<BTreeMap<usize, BufferProgress>>,
 }
 
 impl<'a> StreamBuilder<'a> {
@@ -102,6 +123,42 @@ impl<'a> StreamBuilder<'a> {
             merge: plan.merge,
             quotas: RefCell::new(Vec::new()),
             next_quota: Cell::new(0),
+            collection: None,
+            next_buffer: Cell::new(0),
+        }
+    }
+
+    /// The same builder letting budgets cut its sort buffers' collections:
+    /// they record progress in `log`, keep keys strictly after `anchor` (a
+    /// primary-key position) and start from `resume` (by ordinal).
+    pub fn cut_collections(
+        mut self,
+        log: Arc<CollectionLog>,
+        anchor: Option<Bytes>,
+        resume: BTreeMap<usize, BufferProgress>,
+    ) -> StreamBuilder<'a> {
+        self.collection = Some(Collection {
+            log,
+            anchor,
+            resume: RefCell::new(resume),
+        });
+        self
+    }
+
+    /// Refuses a cursor whose progress names sort buffers the plan does not
+    /// have (call after building).
+    pub fn check_resumed(&self) -> Result<(), ExecError> {
+        let Some(collection) = &self.collection else {
+            return Ok(());
+        };
+        match collection.resume.borrow().keys().next() {
+            None => Ok(()),
+            Some(ordinal) => Err(ExecError::InvalidCursor(CursorError::AnchorMalformed {
+                reason: format!(
+                    "it carries the progress of sort buffer {ordinal}; the query has {}",
+                    self.next_buffer.get()
+                ),
+            })),
         }
     }
 
@@ -331,24 +388,70 @@ impl<'a> StreamBuilder<'a> {
         (prefix, lower, upper): Range<'_>,
     ) -> Result<BoxStream, ExecError> {
         let index = self.index(id)?;
-        let chunking = Chunking::new(self.chunking.max_len, self.chunking.max_len).unbudgeted();
-        let leaf = index_range_leaf(
-            shard,
-            self.table.def(),
-            index,
-            (prefix, lower.as_ref(), upper.as_ref()),
-            IndexKeys::Raw,
-            Direction::Asc,
-            chunking,
-            self.meter.clone(),
-        )?;
-        Ok(Box::new(SortedBuffer::new(
-            vec![Box::new(leaf)],
+        let table = self.table.def();
+        let chunking = Chunking::new(self.chunking.max_len, self.chunking.max_len);
+        // A collection budgets may cut reads no further than they allow;
+        // one that must finish reads in the largest chunks.
+        let chunking = match self.collection {
+            Some(_) => chunking,
+            None => chunking.unbudgeted(),
+        };
+        let leaf = {
+            let (shard, table, index) = (shard.clone(), table.clone(), index.clone());
+            let (prefix, lower, upper) = (prefix.to_vec(), lower.clone(), upper.clone());
+            let meter = self.meter.clone();
+            move || -> Result<BoxStream, ExecError> {
+                Ok(Box::new(index_range_leaf(
+                    &shard,
+                    &table,
+                    &index,
+                    (&prefix, lower.as_ref(), upper.as_ref()),
+                    IndexKeys::Raw,
+                    Direction::Asc,
+                    chunking,
+                    meter.clone(),
+                )?))
+            }
+        };
+        let buffer = SortedBuffer::new(
+            vec![leaf()?],
             &index.name,
             self.direction,
             self.quota(),
             self.meter.clone(),
-        )))
+        );
+        let Some(collection) = &self.collection else {
+            return Ok(Box::new(buffer));
+        };
+        let ordinal = self.next_buffer.get();
+        self.next_buffer.set(ordinal + 1);
+        let resume = collection.resume.borrow_mut().remove(&ordinal);
+        if let Some(scan) = resume.as_ref().and_then(|r| r.scan.as_ref()) {
+            let head = index_head(table, index);
+            let header =
+                RawIndexKey::decode_header(scan).map_err(|e| CursorError::AnchorMalformed {
+                    reason: format!("a sort buffer's scan position does not decode: {e}"),
+                })?;
+            let (low, high) = range_bounds(&head, prefix, lower.as_ref(), upper.as_ref());
+            if header.index != index.id || !within(scan, &low, &high) {
+                return Err(ExecError::InvalidCursor(CursorError::AnchorOutOfBounds));
+            }
+        }
+        let budget = Budget {
+            max_bytes: None,
+            ..self.plan.budget
+        };
+        let cuts = Cuts {
+            ordinal,
+            log: collection.log.clone(),
+            budget: PageBudget::new(budget, self.ctx.cancel.clone()),
+            anchor: collection.anchor.clone(),
+            data: shard.data().clone(),
+            table_prefix: Bytes::copy_from_slice(&RawDataKey::table_prefix(table.id)),
+            reopen: Box::new(leaf),
+            resume,
+        };
+        Ok(Box::new(buffer.with_cuts(cuts)?))
     }
 
     /// The quota of the next sort-buffered child of the tree being built.

@@ -6,22 +6,39 @@
 //! in every shard). Keys before the first seek target are never buffered.
 //!
 //! Collecting reads the child's whole range before the first key can be
-//! yielded (any key not yet read may hold the smallest primary key), so it
-//! cannot stop with a partial page: with an interrupt set
-//! ([`SortedBuffer::with_interrupt`]) cancellation or the deadline during
-//! it fail the page with `ExecError::Interrupted`, as the drain of an eager
-//! merge does, instead of reading on to the end of the range.
+//! yielded (any key not yet read may hold the smallest primary key), so a
+//! budget that stops it cannot leave a partial page behind. With [`Cuts`]
+//! (the buffers of a streaming page, see `crate::page::streaming`),
+//! cancellation, the deadline and the scan budget are checked for every
+//! key read, after at least one. A cut records where the collection got to
+//! ([`BufferProgress`]: the last index key read and the first primary keys
+//! collected after the page's anchor) in the page's [`CollectionLog`], as
+//! every finished collection of the page does, and fails the step with
+//! [`COLLECTING`]. A page that consumed nothing yet turns the log into a
+//! cursor; the next page's buffers start from it instead of from the start
+//! of their ranges, so a traversal whose every page is cut still gets
+//! through.
+//!
+//! Without cuts (the buffers of a top-k pass or of an unordered merge) a
+//! collection reads its whole range before the page checks a budget: their
+//! cursors have no room for a buffer's progress yet.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use keyset_store::{Direction, RawIndexKey};
+use keyset_store::{Direction, MapView, RawIndexKey};
 
 use super::budget::{Meter, PageBudget};
 use super::{reaches, BoxStream, KeyItem, OrderedKeyStream, Step};
 use crate::error::ExecError;
+use crate::page::StopReason;
+
+/// The phase an `ExecError::Interrupted` names when a budget cut a
+/// collection that has [`Cuts`].
+pub const COLLECTING: &str = "collecting a sort-buffered child of a union or intersection";
 
 /// The keys one composite child may buffer in one page, over all the
 /// shards it is read in.
@@ -43,6 +60,115 @@ impl SortQuota {
     fn take(&self) -> bool {
         self.used.fetch_add(1, AtomicOrdering::Relaxed) < self.limit
     }
+
+    /// Gives back the room of `keys` keys a buffer dropped.
+    fn release(&self, keys: usize) {
+        self.used.fetch_sub(keys, AtomicOrdering::Relaxed);
+    }
+}
+
+/// How far one sort buffer's collection got, in the form a cursor carries
+/// from one page to the next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BufferProgress {
+    /// The last index key read (a whole `RawIndexKey`): the collection
+    /// goes on strictly after it. `None`: the whole range was read.
+    pub scan: Option<Bytes>,
+    /// The first primary keys collected strictly after the page's anchor,
+    /// in the traversal's order (encoded primary keys, no table id).
+    pub keys: Vec<Bytes>,
+    /// Whether keys collected after the last of `keys` were left out: the
+    /// carried keys are then complete only up to their last.
+    pub more: bool,
+}
+
+/// The progress of every sort buffer of one page, kept in case a budget
+/// cuts a collection before the page consumed anything.
+#[derive(Debug)]
+pub struct CollectionLog {
+    /// The most keys one buffer's progress keeps.
+    carry: usize,
+    state: Mutex<LogState>,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    /// By buffer ordinal (the order the page's builder made them in).
+    progress: BTreeMap<usize, BufferProgress>,
+    cut: Option<StopReason>,
+    /// A buffer was cut while collecting for the second time in the page,
+    /// past keys a cursor cannot name: the log cannot make a cursor.
+    lost: bool,
+}
+
+impl CollectionLog {
+    /// A log whose entries keep at most `carry` keys each (at least one).
+    pub fn new(carry: usize) -> Arc<CollectionLog> {
+        Arc::new(CollectionLog {
+            carry: carry.max(1),
+            state: Mutex::new(LogState::default()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, ordinal: usize, progress: BufferProgress) {
+        self.lock().progress.insert(ordinal, progress);
+    }
+
+    /// Why a collection of the page was cut, if one was.
+    pub fn cut(&self) -> Option<StopReason> {
+        self.lock().cut
+    }
+
+    /// Every buffer's progress by ordinal, when a cursor can carry it:
+    /// `None` after a cut past keys a cursor cannot name.
+    pub fn progress(&self) -> Option<Vec<(usize, BufferProgress)>> {
+        let state = self.lock();
+        (!state.lost).then(|| {
+            state
+                .progress
+                .iter()
+                .map(|(ordinal, progress)| (*ordinal, progress.clone()))
+                .collect()
+        })
+    }
+}
+
+/// What a buffer whose collection budgets may cut needs (see the module
+/// documentation).
+pub struct Cuts {
+    /// This buffer's number among the page's buffers.
+    pub ordinal: usize,
+    pub log: Arc<CollectionLog>,
+    /// Cancellation, the deadline and the scan budget (not the byte
+    /// budget: collecting fetches no rows for the page).
+    pub budget: PageBudget,
+    /// The page's anchor (a primary-key position): the collection keeps
+    /// every key strictly after it and applies seeks made before it ends
+    /// to the sorted keys, so that its progress is relative to the anchor
+    /// alone.
+    pub anchor: Option<Bytes>,
+    /// The shard's data map, where carried keys find their rows.
+    pub data: MapView,
+    /// The table id in front of a primary key in the data map.
+    pub table_prefix: Bytes,
+    /// Makes the leaf again, for a second collection past the carried keys.
+    pub reopen: Box<dyn Fn() -> Result<BoxStream, ExecError> + Send>,
+    /// Where an earlier page's collection got to.
+    pub resume: Option<BufferProgress>,
+}
+
+impl std::fmt::Debug for Cuts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cuts")
+            .field("ordinal", &self.ordinal)
+            .field("anchor", &self.anchor)
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A child collected and sorted by primary key.
@@ -59,8 +185,12 @@ pub struct SortedBuffer {
     /// The furthest seek made before collecting: (target, inclusive).
     floor: Option<(Bytes, bool)>,
     collected: bool,
-    /// Cancellation and the deadline, checked for every key collected.
-    interrupt: Option<PageBudget>,
+    cuts: Option<Cuts>,
+    /// The items are complete only up to this key (carried keys cut
+    /// short): past it, the range is collected again.
+    valid_until: Option<Bytes>,
+    /// Collecting for the second time in this page (past `valid_until`).
+    again: bool,
 }
 
 impl std::fmt::Debug for SortedBuffer {
@@ -93,28 +223,53 @@ impl SortedBuffer {
             next: 0,
             floor: None,
             collected: false,
-            interrupt: None,
+            cuts: None,
+            valid_until: None,
+            again: false,
         }
     }
 
-    /// Checks `interrupt` (cancellation and deadline; its scan and byte
-    /// budgets are the page's to check) for every key collected.
-    pub fn with_interrupt(mut self, interrupt: PageBudget) -> SortedBuffer {
-        self.interrupt = Some(interrupt);
-        self
+    /// Lets budgets cut the collection, recording progress in `cuts.log`
+    /// (one source only: progress is one scan position).
+    pub fn with_cuts(mut self, cuts: Cuts) -> Result<SortedBuffer, ExecError> {
+        if self.sources.len() != 1 {
+            return Err(ExecError::internal(format!(
+                "a sort buffer over {} sources cannot record one scan position",
+                self.sources.len()
+            )));
+        }
+        self.cuts = Some(cuts);
+        Ok(self)
     }
 
     fn collect(&mut self) -> Result<(), ExecError> {
         self.collected = true;
         let mut sources = std::mem::take(&mut self.sources);
+        // Keys past `bound` are not kept: the carried keys they would join
+        // were cut short before them.
+        let mut bound = None;
+        if let Some(progress) = self.cuts.as_mut().and_then(|c| c.resume.take()) {
+            self.load_carried(&progress)?;
+            if progress.more {
+                bound = progress.keys.last().cloned();
+            }
+            match &progress.scan {
+                None => sources.clear(),
+                Some(scan) => {
+                    for source in &mut sources {
+                        source.seek(scan, false)?;
+                    }
+                }
+            }
+        }
+        // With cuts, keys are kept from the anchor on and seeks wait for
+        // the sort; without, the furthest seek so far is the floor.
+        let floor = match &self.cuts {
+            Some(cuts) => cuts.anchor.clone().map(|anchor| (anchor, false)),
+            None => self.floor.clone(),
+        };
         for source in &mut sources {
             while let Some(step) = source.next_key()? {
-                if let Some(reason) = self.interrupt.as_mut().and_then(PageBudget::interrupted) {
-                    return Err(ExecError::Interrupted {
-                        reason,
-                        phase: "collecting a sort-buffered child of a union or intersection",
-                    });
-                }
                 let Step::Key(item) = step else {
                     continue;
                 };
@@ -122,27 +277,146 @@ impl SortedBuffer {
                     ExecError::internal(format!("an index key in the map does not decode: {e}"))
                 })?;
                 let key = item.key.slice(offset..);
-                if let Some((target, inclusive)) = &self.floor {
-                    if !reaches(self.direction, &key, target, *inclusive) {
-                        continue;
+                let wanted = floor.as_ref().is_none_or(|(target, inclusive)| {
+                    reaches(self.direction, &key, target, *inclusive)
+                }) && bound
+                    .as_ref()
+                    .is_none_or(|until| !reaches(self.direction, &key, until, false));
+                if wanted {
+                    if !self.quota.take() {
+                        return Err(ExecError::SortBufferExceeded {
+                            index: self.index.clone(),
+                            limit: self.quota.limit,
+                        });
                     }
+                    self.items.push(KeyItem { key, row: item.row });
                 }
-                if !self.quota.take() {
-                    return Err(ExecError::SortBufferExceeded {
-                        index: self.index.clone(),
-                        limit: self.quota.limit,
-                    });
+                if let Some(reason) = self.stop_reason(source.as_ref()) {
+                    return Err(self.cut(reason, item.key, bound.is_some()));
                 }
-                self.items.push(KeyItem { key, row: item.row });
             }
         }
+        self.sort();
+        self.meter.note_buffered(self.items.len());
+        self.valid_until = bound;
+        let more = self.valid_until.is_some();
+        if let Some(cuts) = &mut self.cuts {
+            if !self.again {
+                cuts.log.record(
+                    cuts.ordinal,
+                    progress(&self.items, None, more, cuts.log.carry),
+                );
+            }
+        }
+        if self.cuts.is_some() {
+            // Seeks made before the sort apply to the sorted keys now.
+            if let Some((target, inclusive)) = self.floor.take() {
+                self.skip_to(&target, inclusive);
+            }
+        }
+        Ok(())
+    }
+
+    /// The carried keys of an earlier page, with their rows as this page's
+    /// view holds them (a key whose row is gone is dropped).
+    fn load_carried(&mut self, progress: &BufferProgress) -> Result<(), ExecError> {
+        let Some(cuts) = &self.cuts else {
+            return Ok(());
+        };
+        for key in &progress.keys {
+            let mut data_key = Vec::with_capacity(cuts.table_prefix.len() + key.len());
+            data_key.extend_from_slice(&cuts.table_prefix);
+            data_key.extend_from_slice(key);
+            let Some(row) = cuts.data.get(&data_key) else {
+                continue;
+            };
+            if !self.quota.take() {
+                return Err(ExecError::SortBufferExceeded {
+                    index: self.index.clone(),
+                    limit: self.quota.limit,
+                });
+            }
+            self.items.push(KeyItem {
+                key: key.clone(),
+                row,
+            });
+        }
+        Ok(())
+    }
+
+    /// Why the collection must stop after a key from `source`, if it must.
+    fn stop_reason(&mut self, source: &dyn OrderedKeyStream) -> Option<StopReason> {
+        let cuts = self.cuts.as_mut()?;
+        cuts.budget.exceeded(&self.meter, 0, || source.buffered())
+    }
+
+    /// Records a cut after the index key `scan` and the error that stops
+    /// the step.
+    fn cut(&mut self, reason: StopReason, scan: Bytes, cut_short: bool) -> ExecError {
+        self.sort();
+        if let Some(cuts) = &self.cuts {
+            let mut state = cuts.log.lock();
+            if self.again {
+                state.lost = true;
+            } else {
+                state.progress.insert(
+                    cuts.ordinal,
+                    progress(&self.items, Some(scan), cut_short, cuts.log.carry),
+                );
+            }
+            state.cut.get_or_insert(reason);
+        }
+        ExecError::Interrupted {
+            reason,
+            phase: COLLECTING,
+        }
+    }
+
+    fn sort(&mut self) {
         let direction = self.direction;
         self.items
             .sort_unstable_by(|a, b| direction.order(&a.key, &b.key));
-        // An entry seen twice (moved by a concurrent update) is one row.
+        // An entry seen twice (moved by a concurrent update, or carried
+        // and read again) is one row.
         self.items.dedup_by(|a, b| a.key == b.key);
-        self.meter.note_buffered(self.items.len());
-        Ok(())
+    }
+
+    /// Skips the sorted keys before `target` (inclusive) or up to it.
+    fn skip_to(&mut self, target: &Bytes, inclusive: bool) {
+        let rest = self.items.get(self.next..).unwrap_or_default();
+        self.next +=
+            rest.partition_point(|item| !reaches(self.direction, &item.key, target, inclusive));
+    }
+
+    /// Collects the range again past `until`, the last key the carried
+    /// keys were complete to (every key up to it has been yielded).
+    fn collect_past(&mut self, until: Bytes) -> Result<(), ExecError> {
+        let Some(cuts) = &mut self.cuts else {
+            return Err(ExecError::internal(
+                "a sort buffer without cuts carried keys cut short",
+            ));
+        };
+        self.sources = vec![(cuts.reopen)()?];
+        cuts.anchor = Some(until.clone());
+        self.quota.release(self.items.len());
+        self.items.clear();
+        self.next = 0;
+        self.again = true;
+        self.collect()
+    }
+}
+
+/// A buffer's progress from its sorted `items`: the first `carry` of them.
+fn progress(
+    items: &[KeyItem],
+    scan: Option<Bytes>,
+    cut_short: bool,
+    carry: usize,
+) -> BufferProgress {
+    BufferProgress {
+        scan,
+        keys: items.iter().take(carry).map(|i| i.key.clone()).collect(),
+        more: cut_short || items.len() > carry,
     }
 }
 
@@ -155,15 +429,23 @@ impl OrderedKeyStream for SortedBuffer {
         if !self.collected {
             self.collect()?;
         }
-        let Some(item) = self.items.get(self.next).cloned() else {
-            return Ok(None);
-        };
-        self.next += 1;
-        Ok(Some(Step::Key(item)))
+        loop {
+            if let Some(item) = self.items.get(self.next).cloned() {
+                self.next += 1;
+                return Ok(Some(Step::Key(item)));
+            }
+            match self.valid_until.take() {
+                Some(until) => self.collect_past(until)?,
+                None => return Ok(None),
+            }
+        }
     }
 
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
-        if !self.collected {
+        // Before a collection (the first, or the one past carried keys cut
+        // short), a seek is remembered.
+        let waiting = self.next >= self.items.len() && self.valid_until.is_some();
+        if !self.collected || waiting {
             let further = match &self.floor {
                 None => true,
                 Some((floor, floor_inclusive)) => {
@@ -179,9 +461,7 @@ impl OrderedKeyStream for SortedBuffer {
             }
             return Ok(());
         }
-        let rest = self.items.get(self.next..).unwrap_or_default();
-        self.next +=
-            rest.partition_point(|item| !reaches(self.direction, &item.key, target, inclusive));
+        self.skip_to(target, inclusive);
         Ok(())
     }
 
@@ -193,14 +473,9 @@ impl OrderedKeyStream for SortedBuffer {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use keyset_plan::Budget;
     use keyset_store::{Row, Value};
 
     use super::*;
-    use crate::context::CancelToken;
-    use crate::page::StopReason;
 
     /// Index keys of one index over value `v` for primary keys `pks`, in
     /// index order (by value, then key), as an index range leaf yields them.
@@ -259,33 +534,5 @@ mod tests {
             })
             .collect();
         assert_eq!(got, pks);
-    }
-
-    #[test]
-    fn cancellation_or_the_deadline_stops_the_collection() {
-        let entries: Vec<(i64, i64)> = (0..100).map(|i| (i % 7, i)).collect();
-        let cancel = CancelToken::new();
-        cancel.cancel();
-        let past = Budget {
-            deadline: Some(Instant::now()),
-            ..Budget::default()
-        };
-        let cases = [
-            (
-                PageBudget::new(Budget::default(), Some(cancel)),
-                StopReason::Cancelled,
-            ),
-            (PageBudget::new(past, None), StopReason::Deadline),
-        ];
-        for (interrupt, expected) in cases {
-            let mut stream = buffer(&entries).with_interrupt(interrupt);
-            match stream.next_key() {
-                Err(ExecError::Interrupted { reason, .. }) => assert_eq!(reason, expected),
-                other => panic!("expected an interruption, got {other:?}"),
-            }
-        }
-        // Without an interrupt due, the collection runs to the end.
-        let calm = PageBudget::new(Budget::default(), Some(CancelToken::new()));
-        assert_eq!(keys(buffer(&entries).with_interrupt(calm)).len(), 100);
     }
 }

@@ -424,6 +424,12 @@ pub fn anchor_of(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> Anchor {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ResumePoint {
     Key(Vec<u8>),
+    /// A page whose sort buffers a budget cut: where it resumed, and each
+    /// begun buffer's progress as (ordinal, finished, scan position).
+    Collecting {
+        after: Option<Vec<u8>>,
+        buffers: Vec<(u64, bool, Vec<u8>)>,
+    },
     Sorted {
         after: Option<SortedRow>,
         scan: Option<Vec<u8>>,
@@ -440,6 +446,17 @@ pub fn resume_point(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> ResumePoint {
         Anchor::SortedPass(pass) => ResumePoint::Sorted {
             after: pass.after,
             scan: pass.scan.map(|s| s.to_vec()),
+        },
+        Anchor::Collecting(state) => ResumePoint::Collecting {
+            after: state.after.map(|a| a.to_vec()),
+            buffers: state
+                .buffers
+                .iter()
+                .map(|b| {
+                    let scan = b.scan.as_ref().map_or_else(Vec::new, |s| s.to_vec());
+                    (b.ordinal, b.scan.is_none(), scan)
+                })
+                .collect(),
         },
         other => panic!("an ordered plan's cursor holds {other:?}"),
     }
@@ -484,7 +501,62 @@ pub fn advances(plan: &Plan, from: Option<&ResumePoint>, to: &ResumePoint) -> bo
             };
             rows.then_with(|| sa.cmp(sb)).is_lt()
         }
+        // A cut collection progresses by its buffers' scans (a buffer not
+        // begun, then begun, then finished) while its anchor stays put.
+        (ResumePoint::Key(a), ResumePoint::Collecting { after, buffers }) => match after {
+            Some(b) if a == b => !buffers.is_empty(),
+            Some(b) => precedes(plan, a, b),
+            None => false,
+        },
+        (ResumePoint::Collecting { after, .. }, ResumePoint::Key(b)) => {
+            after.as_ref().is_none_or(|a| precedes(plan, a, b))
+        }
+        (
+            ResumePoint::Collecting {
+                after: a,
+                buffers: x,
+            },
+            ResumePoint::Collecting {
+                after: b,
+                buffers: y,
+            },
+        ) => match (a, b) {
+            _ if a == b => collection_advances(x, y),
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => precedes(plan, a, b),
+            (_, None) => false,
+        },
         _ => false,
+    }
+}
+
+/// Whether the buffers' progress `y` is ahead of `x`: no buffer went
+/// back (not begun, then scanning further and further, then finished) and
+/// one went forward. Buffers are not begun in ordinal order (a shard merge
+/// may start with any shard).
+fn collection_advances(x: &[(u64, bool, Vec<u8>)], y: &[(u64, bool, Vec<u8>)]) -> bool {
+    fn state(list: &[(u64, bool, Vec<u8>)], ordinal: u64) -> Option<(bool, &[u8])> {
+        list.iter()
+            .find(|b| b.0 == ordinal)
+            .map(|b| (b.1, b.2.as_slice()))
+    }
+    let ordinals: std::collections::BTreeSet<u64> = x.iter().chain(y).map(|b| b.0).collect();
+    let mut forward = false;
+    for ordinal in ordinals {
+        let (before, after) = (state(x, ordinal), state(y, ordinal));
+        match before.cmp(&after) {
+            std::cmp::Ordering::Greater => return false,
+            std::cmp::Ordering::Less => forward = true,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    forward
+}
+
+fn precedes(plan: &Plan, a: &[u8], b: &[u8]) -> bool {
+    match plan.strategy {
+        OrderStrategy::Stream(direction) => direction.precedes(a, b),
+        OrderStrategy::TopK => false,
     }
 }
 
