@@ -10,10 +10,11 @@ mod common;
 use std::ops::Bound;
 use std::time::{Duration, Instant};
 
+use common::spread::{expected_set, id_set, with_merge};
 use common::*;
-use keyset_executor::cursor::{Collecting, CursorError};
+use keyset_executor::cursor::{Collecting, CursorError, ShardPosition};
 use keyset_executor::{execute_page, open_cursor, Anchor, CancelToken, ExecError, StopReason};
-use keyset_plan::{AccessPath, Plan};
+use keyset_plan::{AccessPath, MergeMode, Plan, SortDirection};
 use keyset_store::{Direction, RawIndexKey, Value};
 
 /// Rows 0..n with a = id % 4 and b = id % 3, and a union whose second
@@ -67,6 +68,108 @@ fn every_page_cut_while_collecting_still_gets_through() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn an_unordered_merge_cut_while_collecting_carries_each_shards_progress() {
+    let (fx, access) = union_fixture(4, 600);
+    let mut plan = with_merge(
+        &fx.stream_plan(access, Direction::Asc, None),
+        MergeMode::UnorderedStreaming,
+    );
+    plan.limit = Some(50);
+    plan.budget.max_examined = Some(10);
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    let mut carried = 0;
+    loop {
+        let page = fx.page(&plan, cursor.as_ref());
+        if let Some(state) = collecting(&fx, &plan, &page) {
+            carried += 1;
+            assert_eq!(state.frontier.len(), 4, "a frontier cursor");
+            for buffer in &state.buffers {
+                // Each buffer's keys follow its own shard's position.
+                let slot = (buffer.ordinal >> 32) as usize;
+                match &state.frontier[slot] {
+                    ShardPosition::After(position) => {
+                        assert!(buffer.keys.iter().all(|k| k > position), "shard {slot}");
+                    }
+                    ShardPosition::NotStarted => {}
+                    ShardPosition::Finished => panic!("a finished shard carries a buffer"),
+                }
+            }
+        }
+        cursor = page.next.clone();
+        pages.push(page);
+        assert!(pages.len() < 10_000, "a traversal that does not end");
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(carried > 0, "no page carried a collection's progress");
+    let rows = id_set(&pages);
+    let mut unique = rows.clone();
+    unique.dedup();
+    assert_eq!(unique, rows, "no row twice");
+    assert_eq!(rows, expected_set(&fx, &plan));
+    // The eight leaves (two per shard, on four workers) may each be
+    // granted what is left of the budget at the same moment, so the bound
+    // depends on scheduling; what does not: no page reads the sorted
+    // child's 400 keys, as every page did when collections ran whole.
+    for page in &pages {
+        assert!(page.stats.keys_examined < 200, "{:?}", page.stats);
+    }
+}
+
+#[test]
+fn a_top_k_pass_cut_while_collecting_carries_the_buffers_and_gets_through() {
+    for shards in [1, 3] {
+        let (fx, access) = union_fixture(shards, 600);
+        let mut plan = fx.topk_plan(access.clone(), &[(B, SortDirection::Desc)], None);
+        plan.limit = Some(7);
+        plan.budget.max_examined = Some(25);
+        // Checks that every page resumes further than the one before,
+        // counting the buffers' progress when the pass stands still.
+        let pages = traverse_with_progress(&fx, &plan);
+        assert_eq!(concat(&pages), fx.expected(&plan), "{shards} shards");
+        let mut carried = 0;
+        for page in &pages {
+            if let Some(Anchor::SortedPass(pass)) =
+                page.next.as_ref().map(|c| anchor_of(&fx, &plan, c))
+            {
+                if !pass.collecting.is_empty() {
+                    carried += 1;
+                }
+            }
+            // The budget plus a key per leaf and the rows a cursor carried
+            // (at most 64), never the 400-key sorted child.
+            assert!(page.stats.keys_examined < 200, "{:?}", page.stats);
+        }
+        assert!(carried > 0, "{shards} shards: no pass carried its buffers");
+
+        // Cancelled, the first page stops inside the collection, and the
+        // pass resumes from the buffers' progress.
+        let token = CancelToken::new();
+        token.cancel();
+        let mut cancelled = fx.ctx.clone();
+        cancelled.cancel = Some(token);
+        let stopped = execute_page(&fx.store.read(), &plan, None, &cancelled).unwrap();
+        assert_eq!(stopped.stop, StopReason::Cancelled);
+        let cursor = stopped.next.clone().unwrap();
+        let Anchor::SortedPass(pass) = anchor_of(&fx, &plan, &cursor) else {
+            panic!("a top-k cursor");
+        };
+        assert!(!pass.collecting.is_empty());
+        let mut unbudgeted = plan.clone();
+        unbudgeted.budget.max_examined = None;
+        let mut all = vec![stopped];
+        all.extend(traverse_from(&fx, &unbudgeted, Some(cursor)));
+        assert_eq!(
+            concat(&all),
+            fx.expected(&plan),
+            "{shards} shards, cancelled"
+        );
     }
 }
 

@@ -26,6 +26,7 @@ fn srow(score: f64, id: i64) -> SortedRow {
 /// A top-k pass over `ORDER BY score DESC, id`.
 fn pass(after: Option<(f64, i64)>, scan: Option<Bytes>, best: &[(f64, i64)]) -> SortedPass {
     SortedPass {
+        collecting: Vec::new(),
         after: after.map(|(s, id)| srow(s, id)),
         scan,
         best: best.iter().map(|&(s, id)| srow(s, id)).collect(),

@@ -8,8 +8,9 @@ use keyset_store::bin::{read_varint, varint_len, write_varint, Reader};
 use keyset_store::codec::{encode_component, encoded_len};
 use keyset_store::Value;
 
+use super::collecting::{buffer_len, decode_buffers, encode_buffer, shrink_buffers};
 use super::token::{malformed, read_count, read_key, read_values, write_key, HEADER_LEN, MAC_LEN};
-use super::{CursorError, MAX_CURSOR_BYTES};
+use super::{CarriedBuffer, CursorError, MAX_CURSOR_BYTES};
 
 /// Most bytes an anchor may take for its token text to stay within
 /// [`MAX_CURSOR_BYTES`] (base64 turns 3 bytes into 4 characters).
@@ -18,6 +19,7 @@ const MAX_ANCHOR_BYTES: usize = MAX_CURSOR_BYTES / 4 * 3 - HEADER_LEN - MAC_LEN;
 const HAS_AFTER: u8 = 0b001;
 const HAS_SCAN: u8 = 0b010;
 const MORE: u8 = 0b100;
+const COLLECTING: u8 = 0b1000;
 
 /// One row of a top-k order as a cursor carries it: its ORDER BY values
 /// (one per `Plan::order` term) and its `RawDataKey`.
@@ -37,9 +39,10 @@ pub struct SortedRow {
 /// know more rows than one page returns: the next pages return them without
 /// a pass. See `docs/pagination.md`, "Budgets on top-k pages".
 ///
-/// Three states: a pass in progress (`scan` set); the rows a finished pass
-/// knows to come next (no `scan`, `best` not empty); a pass not begun that
-/// still has OFFSET rows to skip (no `scan`, no `best`).
+/// Three states: a pass in progress (`scan` set, or `collecting` not
+/// empty); the rows a finished pass knows to come next (neither, `best` not
+/// empty); a pass not begun that still has OFFSET rows to skip (neither,
+/// no `best`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SortedPass {
     /// The last row returned or skipped before the pass: the pass looks
@@ -60,6 +63,10 @@ pub struct SortedPass {
     pub more: bool,
     /// OFFSET rows still to skip (only a first page's pass skips any).
     pub offset_left: u64,
+    /// The progress of the access path's sort buffers when a budget cut
+    /// their collection before the pass consumed a key after `scan` (see
+    /// [`super::Collecting`]; their keys lie after `scan`). Empty otherwise.
+    pub collecting: Vec<CarriedBuffer>,
 }
 
 pub(super) fn encode_pass(pass: &SortedPass, out: &mut Vec<u8>) {
@@ -82,6 +89,9 @@ fn encode_fixed(pass: &SortedPass, out: &mut Vec<u8>) {
     if pass.more {
         shape |= MORE;
     }
+    if !pass.collecting.is_empty() {
+        shape |= COLLECTING;
+    }
     out.push(shape);
     write_varint(pass.offset_left, out);
     let width = pass
@@ -95,6 +105,12 @@ fn encode_fixed(pass: &SortedPass, out: &mut Vec<u8>) {
     }
     if let Some(scan) = &pass.scan {
         write_key(scan, out);
+    }
+    if !pass.collecting.is_empty() {
+        write_varint(pass.collecting.len() as u64, out);
+        for buffer in &pass.collecting {
+            encode_buffer(buffer, out);
+        }
     }
 }
 
@@ -117,7 +133,7 @@ pub(super) fn decode_pass(
     bytes: &[u8],
 ) -> Result<SortedPass, CursorError> {
     let shape = reader.byte().map_err(malformed)?;
-    if shape & !(HAS_AFTER | HAS_SCAN | MORE) != 0 {
+    if shape & !(HAS_AFTER | HAS_SCAN | MORE | COLLECTING) != 0 {
         return Err(CursorError::AnchorMalformed {
             reason: format!("unknown top-k pass shape bits {shape:#010b}"),
         });
@@ -134,6 +150,17 @@ pub(super) fn decode_pass(
     } else {
         None
     };
+    let collecting = if shape & COLLECTING != 0 {
+        let buffers = decode_buffers(reader)?;
+        if buffers.is_empty() {
+            return Err(CursorError::AnchorMalformed {
+                reason: "a top-k pass says its sort buffers follow, and none do".into(),
+            });
+        }
+        buffers
+    } else {
+        Vec::new()
+    };
     let count = read_count(reader, "carried rows")?;
     let mut best = Vec::with_capacity(count);
     for _ in 0..count {
@@ -145,6 +172,7 @@ pub(super) fn decode_pass(
         best,
         more: shape & MORE != 0,
         offset_left,
+        collecting,
     })
 }
 
@@ -163,6 +191,12 @@ fn decode_row(
 /// cannot carry even one row while rows remain (or whose anchor and scan
 /// position alone are too long) is refused with `TooLarge`.
 pub(crate) fn fit_pass(pass: &mut SortedPass) -> Result<(), CursorError> {
+    // The buffers' progress takes at most half of the token; the rows get
+    // the rest.
+    let buffers = pass.collecting.iter().map(buffer_len).sum::<usize>();
+    if buffers > MAX_ANCHOR_BYTES / 2 {
+        shrink_buffers(&mut pass.collecting, MAX_ANCHOR_BYTES / 2)?;
+    }
     let mut fixed = Vec::new();
     encode_fixed(pass, &mut fixed);
     let first = pass.best.first().map_or(0, row_len);
@@ -214,6 +248,7 @@ mod tests {
             best,
             more: false,
             offset_left: 3,
+            collecting: Vec::new(),
         }
     }
 
@@ -233,6 +268,15 @@ mod tests {
                 scan: None,
                 ..pass(vec![row(5, "x")])
             },
+            SortedPass {
+                collecting: vec![CarriedBuffer {
+                    ordinal: 1 << 32,
+                    scan: Some(Bytes::from_static(b"\x02scan")),
+                    keys: vec![Bytes::from_static(b"\0\0\0\x07k")],
+                    more: true,
+                }],
+                ..pass(vec![row(6, "y")])
+            },
         ] {
             let bytes = encoded(&p);
             let mut reader = Reader::new(&bytes);
@@ -251,7 +295,7 @@ mod tests {
     #[test]
     fn unknown_shape_bits_are_refused() {
         let mut bytes = encoded(&pass(Vec::new()));
-        bytes[0] |= 0b1000;
+        bytes[0] |= 0b1_0000;
         let mut reader = Reader::new(&bytes);
         assert!(matches!(
             decode_pass(&mut reader, &bytes),

@@ -31,7 +31,8 @@ pub(super) fn check_resume_state(
             } else {
                 direction
             };
-            collecting::check_collecting(state, direction)
+            let shards = plan.shards.resolve(plan.table.shards as usize);
+            collecting::check_collecting(state, direction, &shards)
         }
         Anchor::Key(_) | Anchor::Sorted { .. } | Anchor::Frontier(_) => Ok(()),
     }
@@ -48,7 +49,18 @@ fn check_pass(pass: &SortedPass, plan: &Plan, backward: bool) -> Result<(), Curs
     if pass.more && pass.best.is_empty() {
         return inconsistent("it says rows follow the rows it carries, but carries none");
     }
-    if pass.scan.is_none() {
+    if !pass.collecting.is_empty() {
+        // A pass whose sort buffers a budget cut: their keys follow the
+        // scan position, and a top-k pass reads ascending.
+        let state = super::Collecting {
+            after: pass.scan.clone(),
+            frontier: Vec::new(),
+            offset_left: pass.offset_left,
+            buffers: pass.collecting.clone(),
+        };
+        let shards = plan.shards.resolve(plan.table.shards as usize);
+        collecting::check_collecting(&state, keyset_store::Direction::Asc, &shards)?;
+    } else if pass.scan.is_none() {
         // Rows a finished pass knows to come next, or a pass not begun
         // that still skips OFFSET rows: both after a row a page reached.
         if pass.after.is_none() {

@@ -276,7 +276,7 @@ fn encode_anchor(anchor: &Anchor, out: &mut Vec<u8>) {
     }
 }
 
-fn encode_frontier(positions: &[ShardPosition], out: &mut Vec<u8>) {
+pub(super) fn encode_frontier(positions: &[ShardPosition], out: &mut Vec<u8>) {
     write_varint(positions.len() as u64, out);
     for position in positions {
         match position {
@@ -307,7 +307,7 @@ pub(super) fn decode_anchor(
     let pass = flags & FLAG_PASS != 0;
     let skip = flags & FLAG_SKIP != 0;
     if flags & FLAG_COLLECTING != 0 {
-        if kind != CursorKind::DataKey || pass || skip {
+        if !matches!(kind, CursorKind::DataKey | CursorKind::ShardFrontier) || pass || skip {
             return Err(CursorError::Malformed {
                 reason: format!(
                     "flag bits {flags:#010b} do not apply to a cursor of kind {}",
@@ -315,7 +315,7 @@ pub(super) fn decode_anchor(
                 ),
             });
         }
-        let state = decode_collecting(&mut reader)?;
+        let state = decode_collecting(&mut reader, kind)?;
         if !reader.is_empty() {
             return Err(CursorError::AnchorMalformed {
                 reason: format!("{} trailing bytes after the position", reader.remaining()),
@@ -369,7 +369,7 @@ pub(super) fn decode_anchor(
     Ok(anchor)
 }
 
-fn decode_frontier(reader: &mut Reader<'_>) -> Result<Vec<ShardPosition>, CursorError> {
+pub(super) fn decode_frontier(reader: &mut Reader<'_>) -> Result<Vec<ShardPosition>, CursorError> {
     let count = read_count(reader, "shard positions")?;
     let mut positions = Vec::with_capacity(count);
     for _ in 0..count {
@@ -499,6 +499,7 @@ mod tests {
         round_trip(
             CursorKind::Sorted,
             Anchor::SortedPass(Box::new(SortedPass {
+                collecting: Vec::new(),
                 after: Some(SortedRow {
                     values: vec![Value::Null, Value::Int(4)],
                     key: Bytes::from_static(b"\0\0\0\x07\x04"),

@@ -194,6 +194,22 @@ fn check_identity(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Cur
             for SortedRow { values, key } in rows {
                 check_sorted_row(values, key, plan)?;
             }
+            if !pass.collecting.is_empty() {
+                // Sort buffers exist only in primary-key order.
+                if !matches!(LeafKey::of_pass(plan)?, LeafKey::Data) {
+                    return Err(CursorError::AnchorMalformed {
+                        reason: "a top-k pass in index order carries sort buffers".into(),
+                    });
+                }
+                for buffer in &pass.collecting {
+                    for key in &buffer.keys {
+                        check_data_key(key, table)?;
+                    }
+                    if let Some(scan) = &buffer.scan {
+                        check_scan_key(scan, table)?;
+                    }
+                }
+            }
             match &pass.scan {
                 Some(scan) => check_leaf_key(scan, table, LeafKey::of_pass(plan)?),
                 None => Ok(()),
@@ -402,6 +418,11 @@ fn check_bounds(anchor: &Anchor, plan: &Plan, leaf: LeafKey) -> Result<(), Curso
                     Some(scan) => inside(scan, LeafKey::of_pass(plan)?),
                     None => true,
                 }
+                && pass
+                    .collecting
+                    .iter()
+                    .flat_map(|b| b.keys.iter())
+                    .all(|key| inside(key, LeafKey::Data))
         }
         // So do the rows a collection carries (its scan positions are
         // checked against each buffer's range by the page).

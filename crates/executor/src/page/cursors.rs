@@ -143,16 +143,16 @@ impl<'a> Minter<'a> {
             Anchor::KeySkip { key, offset_left } => {
                 Ok((Start::After(self.position(key)?), countable(*offset_left)?))
             }
-            Anchor::Collecting(state) => {
+            Anchor::Collecting(state) if state.frontier.is_empty() => {
                 let start = match &state.after {
                     Some(key) => Start::After(self.position(key)?),
                     None => Start::Beginning,
                 };
                 Ok((start, countable(state.offset_left)?))
             }
-            Anchor::Frontier(_) | Anchor::FrontierSkip { .. } => Err(ExecError::internal(
-                "a shard-frontier anchor reached an ordered page",
-            )),
+            Anchor::Collecting(_) | Anchor::Frontier(_) | Anchor::FrontierSkip { .. } => Err(
+                ExecError::internal("a shard-frontier anchor reached an ordered page"),
+            ),
             Anchor::Sorted { .. } | Anchor::SortedPass(_) => Err(ExecError::internal(
                 "a sorted (top-k) anchor reached a streaming page",
             )),
@@ -168,19 +168,42 @@ impl<'a> Minter<'a> {
         backward: bool,
         after: Option<&Bytes>,
         offset_left: usize,
-        progress: Vec<(usize, BufferProgress)>,
+        progress: Vec<(u64, BufferProgress)>,
     ) -> Result<Cursor, ExecError> {
-        let buffers = progress
-            .into_iter()
-            .map(|(ordinal, progress)| CarriedBuffer {
-                ordinal: ordinal as u64,
-                scan: progress.scan,
-                keys: progress.keys.iter().map(|k| self.anchor_key(k)).collect(),
-                more: progress.more,
+        let after = after.map(|a| self.anchor_key(a));
+        self.seal_collecting(backward, after, Vec::new(), offset_left, progress)
+    }
+
+    /// A frontier cursor (as [`Minter::frontier`]) that also starts the
+    /// buffers of shards the page consumed nothing of from `progress`.
+    pub(crate) fn frontier_collecting(
+        &self,
+        positions: &[ShardPosition],
+        offset_left: usize,
+        progress: Vec<(u64, BufferProgress)>,
+    ) -> Result<Cursor, ExecError> {
+        let positions = positions
+            .iter()
+            .map(|p| match p {
+                ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
+                other => other.clone(),
             })
             .collect();
+        self.seal_collecting(false, None, positions, offset_left, progress)
+    }
+
+    fn seal_collecting(
+        &self,
+        backward: bool,
+        after: Option<Bytes>,
+        frontier: Vec<ShardPosition>,
+        offset_left: usize,
+        progress: Vec<(u64, BufferProgress)>,
+    ) -> Result<Cursor, ExecError> {
+        let buffers = self.carried_buffers(progress);
         let mut state = Collecting {
-            after: after.map(|a| self.anchor_key(a)),
+            after,
+            frontier,
             offset_left: offset_left as u64,
             buffers,
         };
@@ -191,24 +214,45 @@ impl<'a> Minter<'a> {
         self.seal(backward, Anchor::Collecting(Box::new(state)))
     }
 
+    /// The sort buffers' progress as a cursor carries it (keys as anchor
+    /// keys).
+    pub(crate) fn carried_buffers(
+        &self,
+        progress: Vec<(u64, BufferProgress)>,
+    ) -> Vec<CarriedBuffer> {
+        progress
+            .into_iter()
+            .map(|(ordinal, progress)| CarriedBuffer {
+                ordinal,
+                scan: progress.scan,
+                keys: progress.keys.iter().map(|k| self.anchor_key(k)).collect(),
+                more: progress.more,
+            })
+            .collect()
+    }
+
     /// The sort buffers' progress a validated cursor carries, by ordinal,
     /// in stream positions (empty for every other anchor).
     pub(crate) fn carried(
         &self,
         state: &CursorState,
-    ) -> Result<BTreeMap<usize, BufferProgress>, ExecError> {
-        let Anchor::Collecting(collecting) = &state.anchor else {
-            return Ok(BTreeMap::new());
-        };
-        collecting
-            .buffers
+    ) -> Result<BTreeMap<u64, BufferProgress>, ExecError> {
+        match &state.anchor {
+            Anchor::Collecting(collecting) => self.buffer_progress(&collecting.buffers),
+            _ => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// The progress of `buffers` (validated), by ordinal, in stream
+    /// positions.
+    pub(crate) fn buffer_progress(
+        &self,
+        buffers: &[CarriedBuffer],
+    ) -> Result<BTreeMap<u64, BufferProgress>, ExecError> {
+        buffers
             .iter()
             .map(|buffer| {
-                let ordinal = usize::try_from(buffer.ordinal).map_err(|_| {
-                    ExecError::InvalidCursor(CursorError::AnchorMalformed {
-                        reason: format!("sort buffer {} cannot exist", buffer.ordinal),
-                    })
-                })?;
+                let ordinal = buffer.ordinal;
                 let keys = buffer
                     .keys
                     .iter()
@@ -237,6 +281,9 @@ impl<'a> Minter<'a> {
                 positions,
                 offset_left,
             } => (positions, countable(*offset_left)?),
+            Anchor::Collecting(state) if !state.frontier.is_empty() => {
+                (&state.frontier, countable(state.offset_left)?)
+            }
             _ => {
                 return Err(ExecError::internal(
                     "a single-anchor cursor reached a shard-frontier page",

@@ -6,8 +6,12 @@
 //! after its own position. The phases are an ordered page's (skip the
 //! offset once, take `limit` passing rows, look ahead for one more without
 //! consuming it). An unordered merge promises no order, so it has no
-//! previous page: its pages carry no `prev` cursor.
+//! previous page: its pages carry no `prev` cursor. A budget that cuts a
+//! sort buffer's collection stops the page like any budget; the cursor
+//! also carries the progress of the buffers of every shard the page
+//! consumed nothing of (see `crate::stream::sorted_buffer`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use keyset_plan::Plan;
@@ -19,8 +23,9 @@ use crate::context::ExecContext;
 use crate::cursor::{CursorError, CursorState, ShardPosition};
 use crate::error::ExecError;
 use crate::stream::budget::{Meter, PageBudget};
-use crate::stream::build::{KeySpace, StreamBuilder};
+use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
+use crate::stream::sorted_buffer::{CollectionLog, COLLECTING};
 use crate::stream::unordered::{Arrival, UnorderedMerge};
 use crate::stream::Step;
 
@@ -32,6 +37,8 @@ struct Run {
     skip_left: usize,
     stop: StopReason,
     stats: PageStats,
+    /// A budget cut a sort buffer's collection.
+    cut_collecting: bool,
 }
 
 /// The position of every shard the plan reads, and where each started.
@@ -112,6 +119,17 @@ pub(super) fn frontier_page(
         .limit
         .map_or(usize::MAX, |l| offset.saturating_add(l).saturating_add(1));
     let meter = Arc::new(Meter::new(plan.budget.max_examined));
+    let carried = match resume {
+        Some(state) => minter.carried(state)?,
+        None => Default::default(),
+    };
+    let anchors: BTreeMap<usize, _> = (0..start.len())
+        .filter_map(|slot| match &start[slot] {
+            ShardPosition::After(position) => Some((shards[slot], position.clone())),
+            ShardPosition::NotStarted | ShardPosition::Finished => None,
+        })
+        .collect();
+    let log = CollectionLog::new(wanted.min(super::MAX_CARRIED_KEYS));
     let builder = StreamBuilder::new(
         table,
         plan,
@@ -120,8 +138,10 @@ pub(super) fn frontier_page(
         Chunking::new(wanted, ctx.options.chunk_len),
         meter.clone(),
     )
-    .only(open.iter().map(|&slot| shards[slot]).collect());
+    .only(open.iter().map(|&slot| shards[slot]).collect())
+    .cut_collections(log.clone(), CollectionAnchors::Shards(anchors), carried);
     let mut streams = builder.shard_streams(space)?;
+    builder.check_resumed()?;
     for (stream, &slot) in streams.iter_mut().zip(&open) {
         if let ShardPosition::After(position) = &start[slot] {
             stream.seek(position, false)?;
@@ -140,7 +160,15 @@ pub(super) fn frontier_page(
         builder.tracker().clone(),
     )?;
     let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
-    let taken = take_arrivals(&mut merge, plan, offset, &mut budget, &meter, &mut frontier);
+    let taken = take_arrivals(
+        &mut merge,
+        plan,
+        offset,
+        &mut budget,
+        &meter,
+        &mut frontier,
+        &log,
+    );
     // The workers are stopped and joined whatever happened.
     let joined = merge.finish();
     let mut run = taken?;
@@ -150,6 +178,26 @@ pub(super) fn frontier_page(
     run.stats.peak_buffered = meter.peak_buffered();
     let next = match run.stop {
         StopReason::Exhausted => None,
+        // A budget stop hands each shard's sort buffers' progress on,
+        // relative to that shard's position. (A buffer left out collected
+        // a second time past keys it yielded: its shard's keys reach the
+        // page before its error, so a page that consumed none of them was
+        // stopped by another shard, and the next page still moves on.)
+        _ if run.cut_collecting || run.stop.is_budget() => {
+            let (carried, _left_out) = log.carry_at(direction, |ordinal| {
+                let slot = shards.iter().position(|&s| s as u64 == ordinal >> 32)?;
+                match &frontier.now[slot] {
+                    ShardPosition::NotStarted => Some(None),
+                    ShardPosition::After(position) => Some(Some(position.clone())),
+                    ShardPosition::Finished => None,
+                }
+            });
+            Some(if carried.is_empty() {
+                minter.frontier(&frontier.now, run.skip_left)?
+            } else {
+                minter.frontier_collecting(&frontier.now, run.skip_left, carried)?
+            })
+        }
         _ => Some(minter.frontier(&frontier.now, run.skip_left)?),
     };
     Ok(Page {
@@ -170,6 +218,7 @@ fn take_arrivals(
     budget: &mut PageBudget,
     meter: &Meter,
     frontier: &mut Frontier,
+    log: &CollectionLog,
 ) -> Result<Run, ExecError> {
     let limit = plan.limit;
     let mut run = Run {
@@ -177,6 +226,7 @@ fn take_arrivals(
         skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
+        cut_collecting: false,
     };
     let mut open = frontier.open.len();
     let mut skip = offset;
@@ -193,7 +243,20 @@ fn take_arrivals(
                 break;
             }
         }
-        let Some(arrival) = merge.next_arrival()? else {
+        let arrival = match merge.next_arrival() {
+            Ok(arrival) => arrival,
+            // A budget cut a sort buffer's collection in a shard's worker.
+            Err(ExecError::Interrupted { reason, phase })
+                if phase == COLLECTING && log.cut().is_some() =>
+            {
+                run.stop = reason;
+                run.skip_left = skip;
+                run.cut_collecting = true;
+                break;
+            }
+            Err(error) => return Err(error),
+        };
+        let Some(arrival) = arrival else {
             // Every worker exited before its shard ended: while the page
             // runs, only cancellation makes them do that.
             match budget.interrupted() {

@@ -21,6 +21,10 @@ use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor, CursorError};
 use crate::error::ExecError;
 
+/// Most primary keys one sort buffer's progress carries in a cursor (the
+/// token's size limit may cut them further).
+pub(crate) const MAX_CARRIED_KEYS: usize = 256;
+
 pub use count::{count_rows, Count, COUNT_CHUNK};
 pub(crate) use cursors::{countable, Minter};
 

@@ -22,14 +22,10 @@ use crate::context::ExecContext;
 use crate::cursor::{Cursor, CursorState};
 use crate::error::ExecError;
 use crate::stream::budget::{Meter, PageBudget};
-use crate::stream::build::{KeySpace, StreamBuilder};
+use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
 use crate::stream::sorted_buffer::{CollectionLog, COLLECTING};
 use crate::stream::{OrderedKeyStream, Step};
-
-/// Most primary keys one sort buffer's progress carries in a cursor (the
-/// token's size limit may cut them further).
-const MAX_CARRIED_KEYS: usize = 256;
 
 /// What the take phase consumed.
 #[derive(Debug)]
@@ -111,7 +107,7 @@ pub(super) fn stream_page(
         Some(state) => minter.carried(state)?,
         None => Default::default(),
     };
-    let log = CollectionLog::new(wanted.min(MAX_CARRIED_KEYS));
+    let log = CollectionLog::new(wanted.min(super::MAX_CARRIED_KEYS));
     let builder = StreamBuilder::new(
         table,
         plan,
@@ -120,7 +116,11 @@ pub(super) fn stream_page(
         Chunking::new(wanted, ctx.options.chunk_len),
         meter.clone(),
     )
-    .cut_collections(log.clone(), anchor.clone(), carried);
+    .cut_collections(
+        log.clone(),
+        CollectionAnchors::Page(anchor.clone()),
+        carried,
+    );
     let mut root = builder.root(space)?;
     builder.check_resumed()?;
     if let Some(anchor) = &anchor {
@@ -131,21 +131,46 @@ pub(super) fn stream_page(
     builder.tracker().close(run.stop);
     check_advance(traverse, anchor.as_ref(), run.consumed())?;
 
-    let (next, prev) = if run.cut_collecting {
-        // Nothing was consumed: no row before this page's start is known
-        // to this page, so it hands out no cursor back.
-        let progress = log.progress().ok_or(ExecError::Interrupted {
-            reason: run.stop,
-            phase: COLLECTING,
-        })?;
-        let onward = minter.collecting(backward, anchor.as_ref(), run.skip_left, progress)?;
-        if backward {
-            (None, Some(onward))
-        } else {
-            (Some(onward), None)
-        }
+    // A budget stop hands the sort buffers' progress on, relative to the
+    // last position consumed (or the page's anchor).
+    let carry = if run.stop.is_budget() {
+        let at = run.consumed().cloned().or_else(|| anchor.clone());
+        let (carried, left_out) = log.carry_at(traverse, |_| Some(at.clone()));
+        Some((at, carried, left_out))
     } else {
-        adjacent_cursors(&minter, &run, backward, first_page)?
+        None
+    };
+    let (next, prev) = match carry {
+        Some((_, carried, left_out)) if run.cut_collecting => {
+            // A buffer left out collected a second time, yielding its
+            // carried keys to an eager drain, which consumed nothing:
+            // resuming would do the same again, so the page fails as an
+            // eager drain does.
+            if !left_out.is_empty() {
+                return Err(ExecError::Interrupted {
+                    reason: run.stop,
+                    phase: COLLECTING,
+                });
+            }
+            // Nothing was consumed: no row before this page's start is
+            // known to this page, so it hands out no cursor back.
+            let onward = minter.collecting(backward, anchor.as_ref(), run.skip_left, carried)?;
+            if backward {
+                (None, Some(onward))
+            } else {
+                (Some(onward), None)
+            }
+        }
+        Some((at, carried, _)) if !carried.is_empty() => {
+            let (next, prev) = adjacent_cursors(&minter, &run, backward, first_page)?;
+            let onward = minter.collecting(backward, at.as_ref(), run.skip_left, carried)?;
+            if backward {
+                (next, Some(onward))
+            } else {
+                (Some(onward), prev)
+            }
+        }
+        _ => adjacent_cursors(&minter, &run, backward, first_page)?,
     };
     if backward {
         run.rows.reverse();

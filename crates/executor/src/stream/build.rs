@@ -84,19 +84,38 @@ pub struct StreamBuilder<'a> {
     /// (a streaming page's); without it, their collections are only
     /// interrupted (see `crate::stream::sorted_buffer`).
     collection: Option<Collection>,
-    /// The ordinal of the next sort buffer made, over every shard.
-    next_buffer: Cell<usize>,
+    /// The number of the next sort buffer made in the shard being built.
+    next_buffer: Cell<u32>,
 }
 
-/// The sort buffers' side of a streaming page.
+/// Where a page's sort buffers keep keys from: strictly after a
+/// primary-key position.
+#[derive(Debug)]
+pub enum CollectionAnchors {
+    /// One position for every shard (an ordered page's anchor).
+    Page(Option<Bytes>),
+    /// A position per table shard number (a frontier page's; a shard not
+    /// listed has not started).
+    Shards(BTreeMap<usize, Bytes>),
+}
+
+impl CollectionAnchors {
+    fn of(&self, shard: usize) -> Option<Bytes> {
+        match self {
+            CollectionAnchors::Page(anchor) => anchor.clone(),
+            CollectionAnchors::Shards(anchors) => anchors.get(&shard).cloned(),
+        }
+    }
+}
+
+/// The sort buffers' side of a page.
 #[derive(Debug)]
 struct Collection {
     log: Arc<CollectionLog>,
-    /// The page's anchor, a primary-key position.
-    anchor: Option<Bytes>,
+    anchors: CollectionAnchors,
     /// An earlier page's progress by buffer ordinal, taken as buffers are
     /// made.
-    resume: RefCell<BTreeMap<usize, BufferProgress>>,
+    resume: RefCell<BTreeMap<u64, BufferProgress>>,
 }
 
 impl<'a> StreamBuilder<'a> {
@@ -129,17 +148,17 @@ impl<'a> StreamBuilder<'a> {
     }
 
     /// The same builder letting budgets cut its sort buffers' collections:
-    /// they record progress in `log`, keep keys strictly after `anchor` (a
-    /// primary-key position) and start from `resume` (by ordinal).
+    /// they record progress in `log`, keep keys strictly after their
+    /// shard's anchor and start from `resume` (by ordinal).
     pub fn cut_collections(
         mut self,
         log: Arc<CollectionLog>,
-        anchor: Option<Bytes>,
-        resume: BTreeMap<usize, BufferProgress>,
+        anchors: CollectionAnchors,
+        resume: BTreeMap<u64, BufferProgress>,
     ) -> StreamBuilder<'a> {
         self.collection = Some(Collection {
             log,
-            anchor,
+            anchors,
             resume: RefCell::new(resume),
         });
         self
@@ -155,8 +174,10 @@ impl<'a> StreamBuilder<'a> {
             None => Ok(()),
             Some(ordinal) => Err(ExecError::InvalidCursor(CursorError::AnchorMalformed {
                 reason: format!(
-                    "it carries the progress of sort buffer {ordinal}; the query has {}",
-                    self.next_buffer.get()
+                    "it carries the progress of sort buffer {} of shard {}, which the query does \
+                     not have",
+                    ordinal & u64::from(u32::MAX),
+                    ordinal >> 32
                 ),
             })),
         }
@@ -241,6 +262,7 @@ impl<'a> StreamBuilder<'a> {
             .iter()
             .map(|&s| {
                 self.next_quota.set(0);
+                self.next_buffer.set(0);
                 let shard = self.shard(s)?;
                 let tree = self.tree(space, &shard, s)?;
                 Ok(if guarded {
@@ -319,7 +341,7 @@ impl<'a> StreamBuilder<'a> {
                 if path.yields_primary_key_order(table) {
                     self.index_range(shard, *index, range, IndexKeys::PrimaryKey)?
                 } else {
-                    self.sorted_index_range(shard, *index, range)?
+                    self.sorted_index_range(shard, s, *index, range)?
                 }
             }
             AccessPath::Union(children) => Box::new(Union::new(
@@ -384,6 +406,7 @@ impl<'a> StreamBuilder<'a> {
     fn sorted_index_range(
         &self,
         shard: &ShardView,
+        s: usize,
         id: keyset_store::IndexId,
         (prefix, lower, upper): Range<'_>,
     ) -> Result<BoxStream, ExecError> {
@@ -423,8 +446,11 @@ impl<'a> StreamBuilder<'a> {
         let Some(collection) = &self.collection else {
             return Ok(Box::new(buffer));
         };
-        let ordinal = self.next_buffer.get();
-        self.next_buffer.set(ordinal + 1);
+        // Numbered within the shard (table shard number in the high half),
+        // so that a buffer keeps its number whichever shards a page reads.
+        let local = self.next_buffer.get();
+        self.next_buffer.set(local + 1);
+        let ordinal = (s as u64) << 32 | u64::from(local);
         let resume = collection.resume.borrow_mut().remove(&ordinal);
         if let Some(scan) = resume.as_ref().and_then(|r| r.scan.as_ref()) {
             let head = index_head(table, index);
@@ -445,7 +471,7 @@ impl<'a> StreamBuilder<'a> {
             ordinal,
             log: collection.log.clone(),
             budget: PageBudget::new(budget, self.ctx.cancel.clone()),
-            anchor: collection.anchor.clone(),
+            anchor: collection.anchors.of(s),
             data: shard.data().clone(),
             table_prefix: Bytes::copy_from_slice(&RawDataKey::table_prefix(table.id)),
             reopen: Box::new(leaf),

@@ -8,20 +8,17 @@
 //! Collecting reads the child's whole range before the first key can be
 //! yielded (any key not yet read may hold the smallest primary key), so a
 //! budget that stops it cannot leave a partial page behind. With [`Cuts`]
-//! (the buffers of a streaming page, see `crate::page::streaming`),
+//! (every page's buffers: streaming, frontier and top-k pages set them),
 //! cancellation, the deadline and the scan budget are checked for every
 //! key read, after at least one. A cut records where the collection got to
 //! ([`BufferProgress`]: the last index key read and the first primary keys
-//! collected after the page's anchor) in the page's [`CollectionLog`], as
-//! every finished collection of the page does, and fails the step with
-//! [`COLLECTING`]. A page that consumed nothing yet turns the log into a
-//! cursor; the next page's buffers start from it instead of from the start
-//! of their ranges, so a traversal whose every page is cut still gets
-//! through.
-//!
-//! Without cuts (the buffers of a top-k pass or of an unordered merge) a
-//! collection reads its whole range before the page checks a budget: their
-//! cursors have no room for a buffer's progress yet.
+//! collected after the anchor) in the page's [`CollectionLog`], as every
+//! finished collection does, and fails the step with [`COLLECTING`]. A
+//! page a budget stopped hands the log on in its cursor
+//! ([`CollectionLog::carry_at`]); the next page's buffers start from it
+//! instead of from the start of their ranges, so a traversal whose every
+//! page is cut still gets through. A buffer built without cuts reads its
+//! whole range.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -82,8 +79,9 @@ pub struct BufferProgress {
     pub more: bool,
 }
 
-/// The progress of every sort buffer of one page, kept in case a budget
-/// cuts a collection before the page consumed anything.
+/// The progress of every sort buffer of one page, kept for the page's
+/// cursor when a budget stops it: the next page starts each buffer from
+/// it instead of collecting its range again.
 #[derive(Debug)]
 pub struct CollectionLog {
     /// The most keys one buffer's progress keeps.
@@ -93,12 +91,10 @@ pub struct CollectionLog {
 
 #[derive(Debug, Default)]
 struct LogState {
-    /// By buffer ordinal (the order the page's builder made them in).
-    progress: BTreeMap<usize, BufferProgress>,
+    /// By buffer ordinal: the anchor the collection kept keys after, and
+    /// its progress (the latest collection's, if a buffer collected twice).
+    progress: BTreeMap<u64, (Option<Bytes>, BufferProgress)>,
     cut: Option<StopReason>,
-    /// A buffer was cut while collecting for the second time in the page,
-    /// past keys a cursor cannot name: the log cannot make a cursor.
-    lost: bool,
 }
 
 impl CollectionLog {
@@ -114,8 +110,8 @@ impl CollectionLog {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn record(&self, ordinal: usize, progress: BufferProgress) {
-        self.lock().progress.insert(ordinal, progress);
+    fn record(&self, ordinal: u64, from: Option<Bytes>, progress: BufferProgress) {
+        self.lock().progress.insert(ordinal, (from, progress));
     }
 
     /// Why a collection of the page was cut, if one was.
@@ -123,25 +119,45 @@ impl CollectionLog {
         self.lock().cut
     }
 
-    /// Every buffer's progress by ordinal, when a cursor can carry it:
-    /// `None` after a cut past keys a cursor cannot name.
-    pub fn progress(&self) -> Option<Vec<(usize, BufferProgress)>> {
+    /// The progress of every buffer as a page that consumed up to `at`
+    /// hands it on: `at(ordinal)` is the position the buffer's shard
+    /// resumes after (`Some(None)`: from its start; `None`: the shard is
+    /// done). A buffer's carried keys are those strictly after it.
+    ///
+    /// A buffer is left out (it collects again on the next page) when its
+    /// progress says nothing valid there: a collection cut short is valid
+    /// only where it started (nothing of it was yielded); a finished one
+    /// anywhere at or after where it started, unless every key it carries
+    /// lies at or before `at` while it left keys out. The second list
+    /// holds the buffers left out.
+    pub fn carry_at(
+        &self,
+        direction: Direction,
+        at: impl Fn(u64) -> Option<Option<Bytes>>,
+    ) -> (Vec<(u64, BufferProgress)>, Vec<u64>) {
         let state = self.lock();
-        (!state.lost).then(|| {
-            state
-                .progress
-                .iter()
-                .map(|(ordinal, progress)| (*ordinal, progress.clone()))
-                .collect()
-        })
+        let mut carried = Vec::new();
+        let mut left_out = Vec::new();
+        for (&ordinal, (from, progress)) in &state.progress {
+            let Some(at) = at(ordinal) else {
+                continue;
+            };
+            match carry_from(direction, from.as_ref(), progress, at.as_ref()) {
+                Some(progress) => carried.push((ordinal, progress)),
+                None => left_out.push(ordinal),
+            }
+        }
+        (carried, left_out)
     }
 }
 
 /// What a buffer whose collection budgets may cut needs (see the module
 /// documentation).
 pub struct Cuts {
-    /// This buffer's number among the page's buffers.
-    pub ordinal: usize,
+    /// This buffer's number among the page's buffers: the table shard
+    /// number in the high 32 bits, the buffer's number in the shard's tree
+    /// in the low.
+    pub ordinal: u64,
     pub log: Arc<CollectionLog>,
     /// Cancellation, the deadline and the scan budget (not the byte
     /// budget: collecting fetches no rows for the page).
@@ -238,6 +254,12 @@ impl SortedBuffer {
                 self.sources.len()
             )));
         }
+        // Until it reads, its progress is where the earlier page left it
+        // (a page may end before every buffer of an unordered merge ran).
+        if let Some(resume) = &cuts.resume {
+            cuts.log
+                .record(cuts.ordinal, cuts.anchor.clone(), resume.clone());
+        }
         self.cuts = Some(cuts);
         Ok(self)
     }
@@ -301,12 +323,11 @@ impl SortedBuffer {
         self.valid_until = bound;
         let more = self.valid_until.is_some();
         if let Some(cuts) = &mut self.cuts {
-            if !self.again {
-                cuts.log.record(
-                    cuts.ordinal,
-                    progress(&self.items, None, more, cuts.log.carry),
-                );
-            }
+            cuts.log.record(
+                cuts.ordinal,
+                cuts.anchor.clone(),
+                progress(&self.items, None, more, cuts.log.carry),
+            );
         }
         if self.cuts.is_some() {
             // Seeks made before the sort apply to the sorted keys now.
@@ -356,14 +377,13 @@ impl SortedBuffer {
         self.sort();
         if let Some(cuts) = &self.cuts {
             let mut state = cuts.log.lock();
-            if self.again {
-                state.lost = true;
-            } else {
-                state.progress.insert(
-                    cuts.ordinal,
+            state.progress.insert(
+                cuts.ordinal,
+                (
+                    cuts.anchor.clone(),
                     progress(&self.items, Some(scan), cut_short, cuts.log.carry),
-                );
-            }
+                ),
+            );
             state.cut.get_or_insert(reason);
         }
         ExecError::Interrupted {
@@ -404,6 +424,43 @@ impl SortedBuffer {
         self.again = true;
         self.collect()
     }
+}
+
+/// A buffer's progress, recorded after `from`, as a page that consumed up
+/// to `at` hands it on (see [`CollectionLog::carry_at`]).
+fn carry_from(
+    direction: Direction,
+    from: Option<&Bytes>,
+    progress: &BufferProgress,
+    at: Option<&Bytes>,
+) -> Option<BufferProgress> {
+    if from == at {
+        return Some(progress.clone());
+    }
+    // Moved on: only a finished collection, and only forward of its start.
+    let forward = match (from, at) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(from), Some(at)) => reaches(direction, at, from, false),
+    };
+    let at = at?;
+    if progress.scan.is_some() || !forward {
+        return None;
+    }
+    let keys: Vec<Bytes> = progress
+        .keys
+        .iter()
+        .filter(|key| reaches(direction, key, at, false))
+        .cloned()
+        .collect();
+    if keys.is_empty() && progress.more {
+        return None;
+    }
+    Some(BufferProgress {
+        scan: None,
+        keys,
+        more: progress.more,
+    })
 }
 
 /// A buffer's progress from its sorted `items`: the first `carry` of them.

@@ -12,9 +12,17 @@ use keyset_store::{RawDataKey, RowRef};
 use super::best::Kept;
 use super::order::{Entry, SortOrder};
 use super::pass::PassReader;
-use crate::cursor::{fit_pass, Anchor, Cursor, CursorError, SortedPass, SortedRow};
+use crate::cursor::{fit_pass, Anchor, CarriedBuffer, Cursor, CursorError, SortedPass, SortedRow};
 use crate::error::ExecError;
 use crate::page::{Minter, Page, StopReason};
+
+/// Where a cut pass stands: the stream position it consumed last (an
+/// anchor key), the rows it kept, and its sort buffers' progress.
+pub struct PassCut {
+    pub at: Option<Bytes>,
+    pub kept: Kept,
+    pub collecting: Vec<CarriedBuffer>,
+}
 
 /// More rows than any token can carry (a carried row takes at least 7
 /// bytes, a token at most 6 KiB of them): what a page hands to `fit_pass`,
@@ -162,27 +170,39 @@ impl Emitter<'_> {
 
     /// The page when `reason` cut a pass that looks after `after`: the rows
     /// taken so far, and a cursor that continues the pass strictly after
-    /// the stream position `at` (an anchor key) with the rows it kept.
+    /// the stream position `cut.at` (an anchor key) with the rows it kept
+    /// and its sort buffers' progress.
     pub fn cut(
         self,
         after: Option<SortedRow>,
-        at: Option<Bytes>,
-        kept: Kept,
+        cut: PassCut,
         offset_left: usize,
         reason: StopReason,
         reader: PassReader<'_>,
     ) -> Result<Page, ExecError> {
+        let PassCut {
+            at,
+            kept,
+            collecting,
+        } = cut;
+        let fit = |mut pass: SortedPass| {
+            fit_pass(&mut pass).map_err(|e| match e {
+                CursorError::TooLarge { len, max } => ExecError::CursorTooLarge { len, max },
+                other => ExecError::InvalidCursor(other),
+            })?;
+            Ok::<_, ExecError>(Anchor::SortedPass(Box::new(pass)))
+        };
         let anchor =
             match (at, after) {
+                // The sort buffers' progress goes with the pass (from where
+                // it started, when it consumed nothing).
+                (at, after) if !collecting.is_empty() => {
+                    let mut pass = self.pass(after, at, kept.rows, kept.dropped, offset_left);
+                    pass.collecting = collecting;
+                    fit(pass)?
+                }
                 (Some(at), after) => {
-                    let mut pass = self.pass(after, Some(at), kept.rows, kept.dropped, offset_left);
-                    fit_pass(&mut pass).map_err(|e| match e {
-                        CursorError::TooLarge { len, max } => {
-                            ExecError::CursorTooLarge { len, max }
-                        }
-                        other => ExecError::InvalidCursor(other),
-                    })?;
-                    Anchor::SortedPass(Box::new(pass))
+                    fit(self.pass(after, Some(at), kept.rows, kept.dropped, offset_left))?
                 }
                 // Cut before its first step: a new pass after `after`, which
                 // a page reached in its own order.
@@ -215,6 +235,7 @@ impl Emitter<'_> {
             more = true;
         }
         SortedPass {
+            collecting: Vec::new(),
             after,
             scan,
             best: rows.iter().map(|e| self.order.carried_entry(e)).collect(),

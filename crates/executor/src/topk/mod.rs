@@ -12,6 +12,7 @@ mod emit;
 mod order;
 mod pass;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,7 +20,7 @@ use keyset_plan::Plan;
 use keyset_store::TableView;
 
 use self::best::{BestRows, Kept};
-use self::emit::{Emitter, Taken};
+use self::emit::{Emitter, PassCut, Taken};
 use self::order::{Entry, SortOrder};
 use self::pass::{PassEnd, PassFrom, PassReader};
 use crate::context::ExecContext;
@@ -28,6 +29,7 @@ use crate::error::ExecError;
 use crate::page::{countable, Minter, Page, PageStats, StopReason};
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::KeySpace;
+use crate::stream::sorted_buffer::BufferProgress;
 
 /// Rows a pass keeps at least (besides the OFFSET rows) when the query has
 /// a budget: a pass that a budget spreads over several pages then finds
@@ -60,6 +62,9 @@ struct PassState {
     /// Whether the pass or its rows came from an earlier page: the rows it
     /// finds beyond this page are then carried on.
     carried_over: bool,
+    /// Where the pass's sort buffers start (an earlier page's budget cut
+    /// their collection), by ordinal.
+    buffers: BTreeMap<u64, BufferProgress>,
 }
 
 impl PassState {
@@ -72,6 +77,7 @@ impl PassState {
             more: false,
             offset_left,
             carried_over: false,
+            buffers: BTreeMap::new(),
         }
     }
 
@@ -93,6 +99,7 @@ impl PassState {
                 let offset_left = countable(pass.offset_left)?;
                 let source = match &pass.scan {
                     Some(scan) => Source::Pass(Some(minter.position(scan)?)),
+                    None if !pass.collecting.is_empty() => Source::Pass(None),
                     None if pass.best.is_empty() => {
                         return Ok(PassState::fresh(pass.after.clone(), offset_left))
                     }
@@ -105,6 +112,7 @@ impl PassState {
                     more: pass.more,
                     offset_left,
                     carried_over: true,
+                    buffers: minter.buffer_progress(&pass.collecting)?,
                 }
             }
             Some(_) => {
@@ -186,12 +194,24 @@ pub(crate) fn topk_page(
                     more: state.more,
                     keep,
                     progressed,
+                    resume: std::mem::take(&mut state.buffers),
                 })?;
                 match end {
                     PassEnd::Finished(kept) => kept,
-                    PassEnd::Cut { reason, at, kept } => {
+                    PassEnd::Cut {
+                        reason,
+                        at,
+                        kept,
+                        collecting,
+                    } => {
                         let at = at.map(|at| minter.anchor_key(&at));
-                        return page.cut(state.after, at, kept, state.offset_left, reason, reader);
+                        let collecting = minter.carried_buffers(collecting);
+                        let cut = PassCut {
+                            at,
+                            kept,
+                            collecting,
+                        };
+                        return page.cut(state.after, cut, state.offset_left, reason, reader);
                     }
                 }
             }

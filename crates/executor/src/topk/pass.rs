@@ -4,6 +4,7 @@
 //! anchor to the buffer of best rows, until the stream ends or the page's
 //! budget stops it. It decides nothing about the page it serves.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,10 +16,12 @@ use super::order::{Entry, SortOrder};
 use crate::context::ExecContext;
 use crate::cursor::SortedRow;
 use crate::error::ExecError;
+use crate::page::MAX_CARRIED_KEYS;
 use crate::page::{PageStats, StopReason};
 use crate::stream::budget::{Meter, PageBudget};
-use crate::stream::build::{KeySpace, StreamBuilder};
+use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
+use crate::stream::sorted_buffer::{BufferProgress, CollectionLog, COLLECTING};
 use crate::stream::{OrderedKeyStream, Step};
 
 /// How a pass ended.
@@ -26,11 +29,15 @@ pub(super) enum PassEnd {
     /// The access path has no more keys: the buffer holds the best rows.
     Finished(Kept),
     /// A budget, the deadline or a cancellation cut it after it consumed
-    /// the stream position `at` (`None`: before its first step).
+    /// the stream position `at` (`None`: before its first step). When it
+    /// cut a sort buffer's collection before the pass consumed anything,
+    /// `at` is where the pass resumed from and `collecting` holds the
+    /// buffers' progress.
     Cut {
         reason: StopReason,
         at: Option<Bytes>,
         kept: Kept,
+        collecting: Vec<(u64, BufferProgress)>,
     },
 }
 
@@ -63,12 +70,24 @@ pub(super) struct PassFrom<'a> {
     /// Whether the page consumed something already, so that the budget
     /// may stop this pass before its first step.
     pub progressed: bool,
+    /// Where the sort buffers start, by ordinal (an earlier page's budget
+    /// cut their collection).
+    pub resume: BTreeMap<u64, BufferProgress>,
+}
+
+/// What stopped a pass before the end of its stream.
+struct Stop {
+    reason: StopReason,
+    /// The last position the pass consumed.
+    at: Option<Bytes>,
+    /// A budget cut a sort buffer's collection.
+    collecting: bool,
 }
 
 impl PassReader<'_> {
     /// Runs the pass from `from` to the end of the access path or until the
     /// budget stops it.
-    pub fn run(&mut self, from: PassFrom<'_>) -> Result<PassEnd, ExecError> {
+    pub fn run(&mut self, mut from: PassFrom<'_>) -> Result<PassEnd, ExecError> {
         let mut best = BestRows::new(from.keep);
         let carried = from.carried.iter().cloned().map(Entry::Carried).collect();
         best.carry(carried, from.more, self.order);
@@ -83,11 +102,19 @@ impl PassReader<'_> {
             self.meter.clone(),
         )
         .merged(MergeMode::OrderedStreaming);
+        let carry = from.keep.unwrap_or(MAX_CARRIED_KEYS).min(MAX_CARRIED_KEYS);
+        let log = CollectionLog::new(carry);
+        let builder = builder.cut_collections(
+            log.clone(),
+            CollectionAnchors::Page(from.scan.cloned()),
+            std::mem::take(&mut from.resume),
+        );
         let mut root = builder.root(self.space)?;
+        builder.check_resumed()?;
         if let Some(scan) = from.scan {
             root.seek(scan, false)?;
         }
-        let end = self.offer_all(root.as_mut(), &from, &mut best);
+        let end = self.offer_all(root.as_mut(), &from, &mut best, &log);
         drop(root);
         let kept = best.finish(self.order);
         self.stats.keys_examined = self.meter.examined();
@@ -101,9 +128,27 @@ impl PassReader<'_> {
                 builder.tracker().close(StopReason::Exhausted);
                 PassEnd::Finished(kept)
             }
-            Some((reason, at)) => {
+            Some(Stop {
+                reason,
+                at,
+                collecting,
+            }) => {
                 builder.tracker().close(reason);
-                PassEnd::Cut { reason, at, kept }
+                // The sort buffers' progress goes on from where the pass
+                // stops (or, having consumed nothing, where it started).
+                let position = at.clone().or_else(|| from.scan.cloned());
+                let (carried, left_out) = log.carry_at(Direction::Asc, |_| Some(position.clone()));
+                if collecting && at.is_none() && !from.progressed && !left_out.is_empty() {
+                    return Err(ExecError::internal(
+                        "a sort buffer collected a second time before a pass consumed a key",
+                    ));
+                }
+                PassEnd::Cut {
+                    reason,
+                    at: if carried.is_empty() { at } else { position },
+                    kept,
+                    collecting: carried,
+                }
             }
         })
     }
@@ -118,17 +163,35 @@ impl PassReader<'_> {
         root: &mut dyn OrderedKeyStream,
         from: &PassFrom<'_>,
         best: &mut BestRows,
-    ) -> Result<Option<(StopReason, Option<Bytes>)>, ExecError> {
+        log: &CollectionLog,
+    ) -> Result<Option<Stop>, ExecError> {
         let counts_bytes = self.budget.counts_bytes();
         let mut last: Option<Bytes> = None;
         loop {
             if last.is_some() || from.progressed {
                 let bytes = self.stats.bytes_fetched;
                 if let Some(reason) = self.budget.exceeded(&self.meter, bytes, || root.buffered()) {
-                    return Ok(Some((reason, last)));
+                    return Ok(Some(Stop {
+                        reason,
+                        at: last,
+                        collecting: false,
+                    }));
                 }
             }
-            let Some(step) = root.next_key()? else {
+            let step = match root.next_key() {
+                Ok(step) => step,
+                Err(ExecError::Interrupted { reason, phase })
+                    if phase == COLLECTING && log.cut().is_some() =>
+                {
+                    return Ok(Some(Stop {
+                        reason,
+                        at: last,
+                        collecting: true,
+                    }));
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(step) = step else {
                 return Ok(None);
             };
             if last.is_none() {

@@ -430,10 +430,23 @@ pub enum ResumePoint {
         after: Option<Vec<u8>>,
         buffers: Vec<(u64, bool, Vec<u8>)>,
     },
+    /// A top-k pass: the row it starts after, how far it scanned, and its
+    /// sort buffers' progress when a budget cut their collection.
     Sorted {
         after: Option<SortedRow>,
         scan: Option<Vec<u8>>,
+        buffers: Vec<(u64, bool, Vec<u8>)>,
     },
+}
+
+fn buffer_points(buffers: &[keyset_executor::cursor::CarriedBuffer]) -> Vec<(u64, bool, Vec<u8>)> {
+    buffers
+        .iter()
+        .map(|b| {
+            let scan = b.scan.as_ref().map_or_else(Vec::new, |s| s.to_vec());
+            (b.ordinal, b.scan.is_none(), scan)
+        })
+        .collect()
 }
 
 pub fn resume_point(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> ResumePoint {
@@ -442,21 +455,16 @@ pub fn resume_point(fx: &Fixture, plan: &Plan, cursor: &Cursor) -> ResumePoint {
         Anchor::Sorted { values, key } => ResumePoint::Sorted {
             after: Some(SortedRow { values, key }),
             scan: None,
+            buffers: Vec::new(),
         },
         Anchor::SortedPass(pass) => ResumePoint::Sorted {
+            buffers: buffer_points(&pass.collecting),
             after: pass.after,
             scan: pass.scan.map(|s| s.to_vec()),
         },
         Anchor::Collecting(state) => ResumePoint::Collecting {
             after: state.after.map(|a| a.to_vec()),
-            buffers: state
-                .buffers
-                .iter()
-                .map(|b| {
-                    let scan = b.scan.as_ref().map_or_else(Vec::new, |s| s.to_vec());
-                    (b.ordinal, b.scan.is_none(), scan)
-                })
-                .collect(),
+            buffers: buffer_points(&state.buffers),
         },
         other => panic!("an ordered plan's cursor holds {other:?}"),
     }
@@ -490,8 +498,16 @@ pub fn advances(plan: &Plan, from: Option<&ResumePoint>, to: &ResumePoint) -> bo
             OrderStrategy::TopK => false,
         },
         (
-            ResumePoint::Sorted { after: a, scan: sa },
-            ResumePoint::Sorted { after: b, scan: sb },
+            ResumePoint::Sorted {
+                after: a,
+                scan: sa,
+                buffers: ba,
+            },
+            ResumePoint::Sorted {
+                after: b,
+                scan: sb,
+                buffers: bb,
+            },
         ) => {
             let rows = match (a, b) {
                 (None, None) => std::cmp::Ordering::Equal,
@@ -499,7 +515,12 @@ pub fn advances(plan: &Plan, from: Option<&ResumePoint>, to: &ResumePoint) -> bo
                 (Some(_), None) => std::cmp::Ordering::Greater,
                 (Some(a), Some(b)) => compare_sorted(plan, a, b),
             };
-            rows.then_with(|| sa.cmp(sb)).is_lt()
+            match rows.then_with(|| sa.cmp(sb)) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                // The same pass position: its sort buffers moved on.
+                std::cmp::Ordering::Equal => collection_advances(ba, bb),
+            }
         }
         // A cut collection progresses by its buffers' scans (a buffer not
         // begun, then begun, then finished) while its anchor stays put.
