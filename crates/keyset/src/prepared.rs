@@ -23,7 +23,7 @@ use keyset_executor::{PointRead, StopReason};
 use keyset_plan::{
     bind_params, bind_window, ParamSlots, Params, Plan, PlanError, PointTemplate, Query, Statement,
 };
-use keyset_store::{Catalog, ColumnType, TableDef, Value};
+use keyset_store::{Catalog, ColumnType, TableDef};
 
 use crate::db::{projected_columns, projects_whole, result_row, Db, Outcome};
 use crate::error::{Error, Result};
@@ -102,16 +102,6 @@ impl PointGet {
     }
 }
 
-/// Whether a row holds exactly `key` in its primary-key columns (as the
-/// filter's equalities compare them).
-fn holds_key(table: &TableDef, row: &[Value], key: &[Value]) -> bool {
-    table.primary_key.iter().zip(key).all(|(&column, value)| {
-        row.get(column)
-            .and_then(|v| v.sql_compare(value))
-            .is_some_and(|o| o.is_eq())
-    })
-}
-
 impl fmt::Debug for Parsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parsed")
@@ -172,9 +162,15 @@ impl Parsed {
         if current.generation != point.table.generation || current.name != point.table.name {
             return None;
         }
-        let read = keyset_executor::point_lookup(&table, &key, None, |row| {
-            holds_key(&point.table, row, &key)
-        });
+        // The filter is exactly the key's equalities, and the key codec is
+        // one-to-one on normalized values: the row at the key passes it.
+        let read = keyset_executor::point_lookup(&table, &key, None, |_| true);
+        debug_assert!(
+            read.row
+                .as_ref()
+                .is_none_or(|row| table.data_key_of(row) == key),
+            "the row found holds the key looked up"
+        );
         Some(point.page(read))
     }
 
@@ -547,6 +543,44 @@ mod tests {
         for (sql, params) in not_point {
             assert!(!is_point_get(&db, sql, params), "{sql} is not a point get");
         }
+    }
+
+    #[test]
+    fn key_values_are_normalized_as_binding_normalizes_them() {
+        let db = Db::memory().unwrap();
+        db.execute("CREATE TABLE f (k FLOAT PRIMARY KEY, s TEXT)")
+            .unwrap();
+        db.execute("INSERT INTO f VALUES (0.0, 'zero'), (2.0, 'two')")
+            .unwrap();
+        let get = db.prepare("SELECT s FROM f WHERE k = ?").unwrap();
+        let mut streamed = db.exec_context().clone();
+        streamed.options.point_lookups = false;
+        let cases = [
+            (keyset_store::Value::Int(2), Some("two")),
+            (keyset_store::Value::Float(2.0), Some("two")),
+            (keyset_store::Value::Float(-0.0), Some("zero")),
+            (keyset_store::Value::Int(0), Some("zero")),
+            (keyset_store::Value::Int(3), None),
+        ];
+        for (value, want) in cases {
+            let values = || Params::positional(vec![value.clone()]);
+            let page = get.query(values(), None).unwrap();
+            let got: Vec<String> = page.rows().iter().map(|r| r.get("s").unwrap()).collect();
+            assert_eq!(got, want.into_iter().map(String::from).collect::<Vec<_>>());
+            let plan = get.plan(values()).unwrap();
+            let stream = db.page_in(&plan, None, &streamed).unwrap();
+            assert_eq!(page.rows(), stream.rows(), "{value:?}");
+            assert_eq!(page.stats(), stream.stats(), "{value:?}");
+        }
+        assert!(get
+            .parsed
+            .kept
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .point
+            .is_some());
     }
 
     #[test]

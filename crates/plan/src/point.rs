@@ -9,7 +9,9 @@
 //! NULL) returns `None`, and the caller binds and plans in full, which
 //! reports the error. This module does not read the store.
 
-use keyset_store::{TableDef, Value};
+use keyset_store::codec::{encode_component, encoded_len};
+use keyset_store::key::DATA_HEADER_LEN;
+use keyset_store::{RawDataKey, TableDef, Value};
 
 use crate::access::AccessPath;
 use crate::expr::{CmpOp, Predicate};
@@ -99,17 +101,16 @@ impl PointTemplate {
         })
     }
 
-    /// The primary key `params` make, each value normalized for its column
-    /// (`table` is the plan's); `None` when the values need the full
-    /// binding: named values, too few or too many, one the column cannot
-    /// take, or a NULL.
-    pub fn key(&self, table: &TableDef, params: &Params) -> Option<Vec<Value>> {
+    /// The data key `params` make, each value checked and normalized for
+    /// its column as binding does (`table` is the plan's), encoded at its
+    /// exact length; `None` when the values need the full binding: named
+    /// values, too few or too many, one the column cannot take, or a NULL.
+    pub fn key(&self, table: &TableDef, params: &Params) -> Option<RawDataKey> {
         if !params.named.is_empty() || params.positional.len() != self.count {
             return None;
         }
-        self.parts
-            .iter()
-            .map(|part| match part {
+        let value = |part: &'_ KeyPart| -> Option<Value> {
+            match part {
                 KeyPart::Fixed(value) => Some(value.clone()),
                 KeyPart::Param { number, column } => {
                     let ty = table.columns.get(*column)?.ty;
@@ -120,8 +121,29 @@ impl PointTemplate {
                         .ok()
                         .filter(|v| !v.is_null())
                 }
-            })
-            .collect()
+            }
+        };
+        // Normalizing never changes an encoded length (INT to FLOAT is 9
+        // bytes either way), so the given values size the buffer.
+        let len = DATA_HEADER_LEN
+            + self
+                .parts
+                .iter()
+                .map(|part| match part {
+                    KeyPart::Fixed(v) => encoded_len(v),
+                    KeyPart::Param { number, .. } => number
+                        .checked_sub(1)
+                        .and_then(|at| params.positional.get(at))
+                        .map_or(0, encoded_len),
+                })
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(&table.id.to_be_bytes());
+        for part in &self.parts {
+            encode_component(&value(part)?, &mut out);
+        }
+        debug_assert_eq!(out.len(), len, "normalizing kept every encoded length");
+        Some(RawDataKey::from_bytes(out.into()))
     }
 }
 

@@ -24,26 +24,25 @@ pub struct PointRead {
     pub stats: PageStats,
 }
 
-/// Looks up the row at `primary_key` (full key, values already normalized
-/// for their columns) in `table`. With `shard`, a key owned by another
-/// shard is not looked up, as a by-keys stream over that shard alone skips
-/// it; `accepts` is the plan's filter.
+/// Looks up the row at `key` (a whole data key of `table`) in `table`.
+/// With `shard`, a key owned by another shard is not looked up, as a
+/// by-keys stream over that shard alone skips it; `accepts` is the plan's
+/// filter.
 pub fn point_lookup(
     table: &TableView,
-    primary_key: &[Value],
+    key: &RawDataKey,
     shard: Option<usize>,
     accepts: impl FnOnce(&[Value]) -> bool,
 ) -> PointRead {
-    let key = RawDataKey::encode(table.def().id, primary_key);
     let mut stats = PageStats::default();
     let owned = table
-        .shard_for_key(&key)
+        .shard_for_key(key)
         .is_ok_and(|owner| shard.is_none_or(|s| s == owner));
     if !owned {
         return PointRead { row: None, stats };
     }
     stats.keys_examined = 1;
-    let row = table.get(&key).filter(|row| {
+    let row = table.get(key).filter(|row| {
         stats.rows_fetched = 1;
         let accepted = accepts(row.values());
         stats.rows_filtered = u64::from(!accepted);
@@ -57,7 +56,8 @@ pub fn point_lookup(
 pub(super) fn point_page(table: &TableView, plan: &Plan, ctx: &ExecContext) -> Option<Page> {
     let key = single_key(plan, ctx)?;
     let shard = single_shard(&plan.shards, table.shards().len())?;
-    let read = point_lookup(table, key, Some(shard), |row| plan.accepts(row));
+    let key = RawDataKey::encode(table.def().id, key);
+    let read = point_lookup(table, &key, Some(shard), |row| plan.accepts(row));
     let rows = match read.row {
         Some(row) if plan.offset == 0 => vec![row],
         // OFFSET skips the only row.
