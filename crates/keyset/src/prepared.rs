@@ -18,8 +18,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use keyset_executor::Cursor;
-use keyset_executor::{PointRead, StopReason};
+use keyset_executor::{Cursor, PointRead, StopReason};
 use keyset_plan::{
     bind_params, bind_window, ParamSlots, Params, Plan, PlanError, PointTemplate, Query, Statement,
 };
