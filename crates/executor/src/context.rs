@@ -44,6 +44,11 @@ pub struct ExecOptions {
     /// hold an unbounded heap. A streaming plan (an index gives the order)
     /// has no such bound: its OFFSET rows are skipped, not kept.
     pub max_topk_rows: usize,
+    /// Whether the first page of a plan that looks up one primary key
+    /// (and has no budget, cancellation token or observer) is read by one
+    /// map get instead of a stream (`page/point.rs`). Both give the same
+    /// page; `false` forces the stream, for comparing the two.
+    pub point_lookups: bool,
 }
 
 impl Default for ExecOptions {
@@ -53,6 +58,7 @@ impl Default for ExecOptions {
             max_sort_buffer_keys: DEFAULT_MAX_SORT_BUFFER_KEYS,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
             max_topk_rows: DEFAULT_MAX_TOPK_ROWS,
+            point_lookups: true,
         }
     }
 }

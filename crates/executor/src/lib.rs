@@ -20,5 +20,8 @@ pub use cursor::{
 };
 pub use error::ExecError;
 pub use observer::{CountingObserver, MergeObserver, ShardFinish};
-pub use page::{count_rows, execute_page, Count, Page, PageStats, StopReason, COUNT_CHUNK};
+pub use page::{
+    count_rows, execute_page, point_lookup, Count, Page, PageStats, PointRead, StopReason,
+    COUNT_CHUNK,
+};
 pub use stream::{KeyItem, OrderedKeyStream, Step};

@@ -12,6 +12,7 @@ use keyset_store::durable::{self, DurableStore, RecoveryReport};
 use keyset_store::{Batch, IndexSpec, Store, StoreError, TableDef, TableSpec};
 
 use crate::cache::StatementCache;
+use crate::columns::ColumnNames;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::page::Page;
@@ -49,6 +50,7 @@ struct Inner {
     report: Option<RecoveryReport>,
     ctx: ExecContext,
     statements: StatementCache,
+    columns: ColumnNames,
 }
 
 impl fmt::Debug for Db {
@@ -113,6 +115,7 @@ impl Db {
                 report: None,
                 ctx,
                 statements: StatementCache::default(),
+                columns: ColumnNames::default(),
             }),
         })
     }
@@ -158,6 +161,7 @@ impl Db {
                 report: Some(report),
                 ctx,
                 statements: StatementCache::default(),
+                columns: ColumnNames::default(),
             }),
         })
     }
@@ -451,7 +455,7 @@ impl Db {
     /// to count what its shard merge does (rows per shard, peak rows
     /// buffered, backpressure waits).
     pub fn page_in(&self, plan: &Plan, cursor: Option<&Cursor>, ctx: &ExecContext) -> Result<Page> {
-        self.page_projected(plan, cursor, ctx, projected_columns(plan))
+        self.page_projected(plan, cursor, ctx, self.inner.columns.of(plan))
     }
 
     /// [`Db::page_in`] with the plan's projected column names already
@@ -513,22 +517,11 @@ impl Db {
             return crate::count::count_page(view, plan, cursor, ctx);
         }
         let page = execute_page(view, plan, cursor, ctx)?;
-        // Every column in table order: the rows share the stored rows.
-        let whole = plan
-            .projection
-            .iter()
-            .copied()
-            .eq(0..plan.table.columns.len());
+        let whole = projects_whole(plan);
         let rows = page
             .rows
-            .iter()
-            .map(|r| {
-                if whole {
-                    Row::shared(columns.clone(), r.clone())
-                } else {
-                    Row::new(columns.clone(), page.project(r))
-                }
-            })
+            .into_iter()
+            .map(|r| result_row(&columns, &plan.projection, whole, r))
             .collect();
         Ok(Page {
             columns,
@@ -617,6 +610,34 @@ pub(crate) fn projected_columns(plan: &Plan) -> Arc<[String]> {
         .iter()
         .map(|&c| plan.table.columns[c].name.clone())
         .collect()
+}
+
+/// Whether `plan` projects every column in table order (its rows can
+/// share the stored rows).
+pub(crate) fn projects_whole(plan: &Plan) -> bool {
+    plan.projection
+        .iter()
+        .copied()
+        .eq(0..plan.table.columns.len())
+}
+
+/// One result row of a stored row: the stored row itself, shared, when
+/// the projection is `whole` (every column in table order), else the
+/// projected values.
+pub(crate) fn result_row(
+    columns: &Arc<[String]>,
+    projection: &[usize],
+    whole: bool,
+    row: keyset_store::RowRef,
+) -> Row {
+    if whole {
+        return Row::shared(columns.clone(), row);
+    }
+    let values = projection
+        .iter()
+        .map(|&c| row.get(c).cloned().unwrap_or(keyset_store::Value::Null))
+        .collect();
+    Row::new(columns.clone(), values)
 }
 
 /// A batch of puts and deletes over any tables; see [`Db::batch`].

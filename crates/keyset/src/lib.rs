@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod columns;
 mod count;
 mod db;
 mod de;

@@ -9,18 +9,22 @@
 //! equalities keeps its plan too and only rewrites the values in it
 //! (`keyset_plan::replan_with`). Plan signatures are computed
 //! from the plan with its values bound, so a cursor from one set of values
-//! is refused for another.
+//! is refused for another. A SELECT that fixes the whole primary key by
+//! equalities (`keyset_plan::PointTemplate`) skips even that on a first
+//! page: its values make the key, and one lookup in the current view makes
+//! the page the executor would (no cursor, since nothing follows the only
+//! key).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use keyset_executor::Cursor;
+use keyset_executor::{Cursor, PointRead, StopReason};
 use keyset_plan::{
-    bind_params, bind_window, ParamSlots, Params, Plan, PlanError, Query, Statement,
+    bind_params, bind_window, ParamSlots, Params, Plan, PlanError, PointTemplate, Query, Statement,
 };
-use keyset_store::{Catalog, ColumnType};
+use keyset_store::{Catalog, ColumnType, TableDef};
 
-use crate::db::{projected_columns, Db, Outcome};
+use crate::db::{projected_columns, projects_whole, result_row, Db, Outcome};
 use crate::error::{Error, Result};
 use crate::page::Page;
 use crate::stream::RowStream;
@@ -35,18 +39,64 @@ pub(crate) struct Parsed {
 }
 
 /// A plan with the names of the columns its pages carry (built once per
-/// plan kept, not once a page).
+/// plan kept, not once a page), and its point get if it is one.
 #[derive(Clone, Debug)]
 struct Planned {
     plan: Plan,
     columns: Arc<[String]>,
+    point: Option<Arc<PointGet>>,
 }
 
 impl Planned {
-    fn new(plan: Plan) -> Planned {
+    /// `plan`, the plan of `parsed`'s template bound to some values.
+    fn new(plan: Plan, parsed: &Parsed) -> Planned {
+        let columns = projected_columns(&plan);
+        let point = PointTemplate::derive(&parsed.template, &parsed.slots, &plan).map(|template| {
+            Arc::new(PointGet {
+                whole: projects_whole(&plan),
+                template,
+                table: plan.table.clone(),
+                projection: plan.projection.clone(),
+                columns: columns.clone(),
+            })
+        });
         Planned {
-            columns: projected_columns(&plan),
             plan,
+            columns,
+            point,
+        }
+    }
+}
+
+/// A kept plan that is a lookup of one primary key, whatever the values:
+/// what a first page of it needs besides the key.
+#[derive(Debug)]
+struct PointGet {
+    template: PointTemplate,
+    /// The table as planned: a page is made only while its schema is
+    /// unchanged.
+    table: Arc<TableDef>,
+    projection: Vec<usize>,
+    columns: Arc<[String]>,
+    /// Whether the projection is every column in table order.
+    whole: bool,
+}
+
+impl PointGet {
+    /// The first page of the lookup of `key`: the row, if any, and no
+    /// cursor (the executor's point page, `keyset_executor::point_lookup`).
+    fn page(&self, read: PointRead) -> Page {
+        Page {
+            columns: self.columns.clone(),
+            rows: read
+                .row
+                .map(|row| result_row(&self.columns, &self.projection, self.whole, row))
+                .into_iter()
+                .collect(),
+            next: None,
+            prev: None,
+            stop: StopReason::Exhausted,
+            stats: read.stats,
         }
     }
 }
@@ -80,8 +130,47 @@ impl Parsed {
 
     /// One page of the SELECT with `params` bound.
     fn page(&self, db: &Db, params: &Params, cursor: Option<&Cursor>) -> Result<Page> {
+        if cursor.is_none() {
+            if let Some(page) = self.point_page(db, params) {
+                return Ok(page);
+            }
+        }
         let planned = self.planned(db, params)?;
         db.page_projected(&planned.plan, cursor, db.exec_context(), planned.columns)
+    }
+
+    /// The first page of a point get by one lookup in the current view,
+    /// without binding or planning: `None` (bind and plan in full) unless
+    /// the kept plan is a point get, its table's schema is unchanged and
+    /// the values make a key by themselves (`PointTemplate::key`).
+    fn point_page(&self, db: &Db, params: &Params) -> Option<Page> {
+        if !db.exec_context().options.point_lookups {
+            return None;
+        }
+        let point = self
+            .kept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()?
+            .point
+            .clone()?;
+        let key = point.template.key(&point.table, params)?;
+        let view = db.store().read();
+        let table = view.table_by_id(point.table.id)?;
+        let current = table.def();
+        if current.generation != point.table.generation || current.name != point.table.name {
+            return None;
+        }
+        // The filter is exactly the key's equalities, and the key codec is
+        // one-to-one on normalized values: the row at the key passes it.
+        let read = keyset_executor::point_lookup(&table, &key, None, |_| true);
+        debug_assert!(
+            read.row
+                .as_ref()
+                .is_none_or(|row| table.data_key_of(row) == key),
+            "the row found holds the key looked up"
+        );
+        Some(point.page(read))
     }
 
     /// The plan of the SELECT with `params` bound.
@@ -133,7 +222,7 @@ impl Parsed {
         if let Some(planned) = kept.as_ref().filter(|p| fresh(&p.plan, catalog)) {
             return Ok(planned.clone());
         }
-        let planned = Planned::new(keyset_plan::plan(query, catalog)?);
+        let planned = Planned::new(keyset_plan::plan(query, catalog)?, self);
         *kept = Some(planned.clone());
         Ok(planned)
     }
@@ -150,6 +239,7 @@ impl Parsed {
                 keyset_plan::replan_with(&template.plan, query).map(|plan| Planned {
                     plan,
                     columns: template.columns.clone(),
+                    point: template.point.clone(),
                 })
             });
         if let Some(planned) = reused {
@@ -160,7 +250,7 @@ impl Parsed {
             );
             return Ok(planned);
         }
-        let planned = Planned::new(keyset_plan::plan(query, catalog)?);
+        let planned = Planned::new(keyset_plan::plan(query, catalog)?, self);
         *kept = Some(planned.clone());
         Ok(planned)
     }
@@ -356,5 +446,180 @@ impl Db {
             return Err(Error::WrongStatement("stream() takes a SELECT".into()));
         }
         stream_plan(self, parsed.plan(self, &params)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::params;
+
+    /// Whether the plan `sql` keeps after one run with `params` is a point
+    /// get (its first pages skip binding, planning and the stream).
+    fn is_point_get(db: &Db, sql: &str, params: Params) -> bool {
+        let parsed = Parsed::new(sql).unwrap();
+        parsed.page(db, &params, None).unwrap();
+        let kept = parsed.kept.lock().unwrap();
+        kept.as_ref().unwrap().point.is_some()
+    }
+
+    #[test]
+    fn only_statements_that_fix_the_whole_key_by_equality_are_point_gets() {
+        let db = Db::memory().unwrap();
+        db.execute("CREATE TABLE t (r TEXT, id INT, v INT, PRIMARY KEY (r, id))")
+            .unwrap();
+        db.execute("CREATE TABLE u (id INT PRIMARY KEY, v INT) WITH (shards = 3)")
+            .unwrap();
+        let point = [
+            ("SELECT * FROM t WHERE r = ? AND id = ?", params!["a", 1]),
+            ("SELECT v FROM t WHERE id = ?2 AND r = ?1", params!["a", 1]),
+            ("SELECT * FROM t WHERE r = 'a' AND id = ?", params![1]),
+            ("SELECT * FROM t WHERE r = 'a' AND id = 1", params![]),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? LIMIT 5",
+                params!["a", 1],
+            ),
+            ("SELECT * FROM u WHERE id = ?", params![1]),
+        ];
+        for (sql, params) in point {
+            assert!(is_point_get(&db, sql, params), "{sql} is a point get");
+        }
+        let not_point = [
+            // Part of the key, or more than the key.
+            ("SELECT * FROM t WHERE r = ?", params!["a"]),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? AND v = ?",
+                params!["a", 1, 2],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? AND v > 2",
+                params!["a", 1],
+            ),
+            // One column bound twice, or not by equality (an IN stays an
+            // IN, even of one value: the executor reads it by lookup).
+            ("SELECT * FROM t WHERE r = ? AND id IN (?)", params!["a", 1]),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? AND id = ?",
+                params!["a", 1, 1],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id IN (?, ?)",
+                params!["a", 1, 2],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id >= ? AND id <= ?",
+                params!["a", 1, 1],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? OR r = ? AND id = ?",
+                params!["a", 1, "b", 2],
+            ),
+            // The window from a placeholder, an OFFSET, an empty page.
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? LIMIT ?",
+                params!["a", 1, 1],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? LIMIT 1 OFFSET 1",
+                params!["a", 1],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? LIMIT 0",
+                params!["a", 1],
+            ),
+            // A count, a snapshot traversal.
+            (
+                "SELECT COUNT(*) FROM t WHERE r = ? AND id = ?",
+                params!["a", 1],
+            ),
+            (
+                "SELECT * FROM t WHERE r = ? AND id = ? WITH (consistency = 'snapshot')",
+                params!["a", 1],
+            ),
+        ];
+        for (sql, params) in not_point {
+            assert!(!is_point_get(&db, sql, params), "{sql} is not a point get");
+        }
+    }
+
+    #[test]
+    fn key_values_are_normalized_as_binding_normalizes_them() {
+        let db = Db::memory().unwrap();
+        db.execute("CREATE TABLE f (k FLOAT PRIMARY KEY, s TEXT)")
+            .unwrap();
+        db.execute("INSERT INTO f VALUES (0.0, 'zero'), (2.0, 'two')")
+            .unwrap();
+        let get = db.prepare("SELECT s FROM f WHERE k = ?").unwrap();
+        let mut streamed = db.exec_context().clone();
+        streamed.options.point_lookups = false;
+        let cases = [
+            (keyset_store::Value::Int(2), Some("two")),
+            (keyset_store::Value::Float(2.0), Some("two")),
+            (keyset_store::Value::Float(-0.0), Some("zero")),
+            (keyset_store::Value::Int(0), Some("zero")),
+            (keyset_store::Value::Int(3), None),
+        ];
+        for (value, want) in cases {
+            let values = || Params::positional(vec![value.clone()]);
+            let page = get.query(values(), None).unwrap();
+            let got: Vec<String> = page.rows().iter().map(|r| r.get("s").unwrap()).collect();
+            assert_eq!(got, want.into_iter().map(String::from).collect::<Vec<_>>());
+            let plan = get.plan(values()).unwrap();
+            let stream = db.page_in(&plan, None, &streamed).unwrap();
+            assert_eq!(page.rows(), stream.rows(), "{value:?}");
+            assert_eq!(page.stats(), stream.stats(), "{value:?}");
+        }
+        assert!(get
+            .parsed
+            .kept
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .point
+            .is_some());
+    }
+
+    #[test]
+    fn values_the_template_cannot_take_go_through_the_full_binding() {
+        let db = Db::memory().unwrap();
+        db.execute("CREATE TABLE t (id INT PRIMARY KEY, f FLOAT)")
+            .unwrap();
+        db.execute("INSERT INTO t VALUES (1, 1.5)").unwrap();
+        let get = db.prepare("SELECT f FROM t WHERE id = ?").unwrap();
+        assert_eq!(get.query(params![1], None).unwrap().len(), 1);
+        // Each of these is refused (or, NULL, matches nothing) with the
+        // full binding's answer.
+        let missing = get.query(params![], None).unwrap_err();
+        assert!(
+            missing.to_string().contains("missing value for ?1"),
+            "{missing}"
+        );
+        let extra = get.query(params![1, 2], None).unwrap_err();
+        assert!(extra.to_string().contains("2 positional values"), "{extra}");
+        let typed = get.query(params!["1"], None).unwrap_err();
+        assert!(typed.to_string().contains("expected INT for ?1"), "{typed}");
+        let named = get
+            .query(crate::named_params! { ":id" => 1 }, None)
+            .unwrap_err();
+        assert!(
+            named.to_string().contains("no placeholder named :id"),
+            "{named}"
+        );
+        let null = get.query(params![None::<i64>], None).unwrap();
+        assert!(null.is_empty());
+        // The point template still serves the next good values.
+        assert_eq!(get.query(params![1], None).unwrap().len(), 1);
+        assert!(get
+            .parsed
+            .kept
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .point
+            .is_some());
     }
 }

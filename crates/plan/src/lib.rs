@@ -14,6 +14,7 @@ pub mod expr;
 pub mod param;
 pub mod plan;
 pub mod planner;
+pub mod point;
 pub mod query;
 pub mod signature;
 pub mod visit;
@@ -29,6 +30,7 @@ pub use param::{
 };
 pub use plan::{CursorKind, OrderColumn, OrderStrategy, Plan, PlanSignature, ShardSet};
 pub use planner::{plan, replan_with};
+pub use point::PointTemplate;
 pub use query::{
     Budget, Consistency, MergeMode, OrderTerm, Projection, Query, SortDirection, Statement,
     MAX_LIMIT,

@@ -11,7 +11,9 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 
-use crate::codec::{decode_component, decode_tuple, encode_tuple, prefix_successor, CodecError};
+use crate::codec::{
+    decode_component, decode_tuple, encode_tuple, encoded_len, prefix_successor, CodecError,
+};
 use crate::value::Value;
 
 /// Identifies a table (collection). Never reused.
@@ -44,9 +46,14 @@ pub struct DecodedDataKey {
 impl RawDataKey {
     /// Encodes a data key. Length limits are checked by the writer, not here.
     pub fn encode(table: TableId, primary_key: &[Value]) -> RawDataKey {
-        let mut out = Vec::with_capacity(DATA_HEADER_LEN + 16 * primary_key.len());
+        // Exactly the encoded length: `Bytes` then takes the buffer as it
+        // is, without a second allocation for a shared header (a point get
+        // encodes one key per call).
+        let len = DATA_HEADER_LEN + primary_key.iter().map(encoded_len).sum::<usize>();
+        let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&table.to_be_bytes());
         encode_tuple(primary_key, &mut out);
+        debug_assert_eq!(out.len(), len, "encoded_len is the encoding's length");
         RawDataKey(Bytes::from(out))
     }
 

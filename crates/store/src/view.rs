@@ -14,7 +14,7 @@ use crate::key::{IndexId, RawDataKey, TableId};
 use bytes::Bytes;
 
 use crate::codec::CodecError;
-use crate::lsm::{Entry, MapCursor, Memtable, Seq, OVERLAY_SEQ};
+use crate::lsm::{Entry, MapCursor, Memtable, Seq, VersionKey, OVERLAY_SEQ};
 use crate::map::Direction;
 use crate::row::RowRef;
 use crate::table::{MapId, RowMap, TableStore};
@@ -350,7 +350,7 @@ impl MapView {
         if let Some(entry) = self
             .overlay
             .as_ref()
-            .and_then(|m| m.get(&Bytes::copy_from_slice(key), OVERLAY_SEQ))
+            .and_then(|m| m.get(&VersionKey::new(Bytes::copy_from_slice(key), OVERLAY_SEQ)))
         {
             return entry;
         }

@@ -68,8 +68,10 @@ pub fn pk_get(env: &Env) -> Result<Vec<Measurement>> {
 }
 
 /// Gets of random rows by primary key through a statement prepared once
-/// (`db.prepare`), the key bound as a parameter on every call: keyset binds
-/// and plans each call, SQLite binds.
+/// (`db.prepare`), the key bound as a parameter on every call. SQLite
+/// binds; keyset's statement is a point get (`keyset_plan::PointTemplate`):
+/// the value makes the key and one lookup in the current view makes the
+/// page, with no binding of the statement, planning or stream.
 pub fn pk_get_param(env: &Env) -> Result<Vec<Measurement>> {
     let name = "primary-key get, prepared with a parameter";
     let ids = random_ids(env);
@@ -91,7 +93,7 @@ pub fn pk_get_param(env: &Env) -> Result<Vec<Measurement>> {
         }),
         raw: None,
     };
-    let note = "bind + plan + run".to_owned();
+    let note = "keyset: point template, values -> key, one lookup".to_owned();
     Ok(vec![env.measure(
         name,
         Unit::US_PER_GET,
@@ -125,7 +127,7 @@ pub fn pk_get_sql(env: &Env) -> Result<Vec<Measurement>> {
         }),
         raw: None,
     };
-    let note = "keyset: statement cache + bind + plan + run; SQLite: prepare + run".to_owned();
+    let note = "keyset: statement cache + point lookup; SQLite: prepare + run".to_owned();
     Ok(vec![env.measure(
         name,
         Unit::US_PER_GET,

@@ -3,13 +3,15 @@
 //! rows with their `next`/`prev` cursors, the reason the page stopped and
 //! what it cost. Streaming plans are materialized in `streaming.rs`, plans
 //! merged unordered across shards (shard-frontier cursors) in
-//! `frontier.rs`, top-k plans in `crate::topk`; `cursors.rs` turns stream
+//! `frontier.rs`, top-k plans in `crate::topk`, first pages of a one-key
+//! plan by a single lookup in `point.rs`; `cursors.rs` turns stream
 //! positions into tokens. A budget may stop any phase of any page; the
 //! page then says why and carries a cursor that resumes where it stopped.
 
 mod count;
 mod cursors;
 mod frontier;
+mod point;
 mod streaming;
 
 use std::fmt;
@@ -27,6 +29,7 @@ pub(crate) const MAX_CARRIED_KEYS: usize = 256;
 
 pub use count::{count_rows, Count, COUNT_CHUNK};
 pub(crate) use cursors::{countable, Minter};
+pub use point::{point_lookup, PointRead};
 
 /// Why a page ended. Never make a caller guess from a short page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,6 +158,11 @@ pub fn execute_page(
     ctx: &ExecContext,
 ) -> Result<Page, ExecError> {
     let table = &current_table(view, plan)?;
+    if cursor.is_none() {
+        if let Some(page) = point::point_page(table, plan, ctx) {
+            return Ok(page);
+        }
+    }
     let resume = cursor
         .map(|c| open_cursor(c, &ctx.keys, ctx.database, plan))
         .transpose()?;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::cursor::MapCursor;
 use super::memtable::Memtable;
 use super::run::Run;
-use super::version::{Entry, Seq};
+use super::version::{Entry, Seq, VersionKey};
 use crate::map::Direction;
 use crate::row::RowRef;
 
@@ -127,9 +127,9 @@ impl VersionedMap {
         // below them, so the first one with a version at or below `seq`
         // holds the newest.
         if self.memtables.iter().any(|m| !m.is_empty()) {
-            let owned = Bytes::copy_from_slice(key);
+            let probe = VersionKey::new(Bytes::copy_from_slice(key), seq);
             for m in self.memtables.iter().filter(|m| !m.is_empty()) {
-                if let Some(e) = m.get(&owned, seq) {
+                if let Some(e) = m.get(&probe) {
                     return e;
                 }
             }

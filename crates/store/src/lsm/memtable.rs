@@ -81,16 +81,17 @@ impl Memtable {
         self.versions.insert(VersionKey::new(key, seq), entry);
     }
 
-    /// The newest version of `key` at or below `seq`, if any: `Some(entry)`
-    /// (a row or a tombstone) or `None` when this memtable has none.
-    pub fn get(&self, key: &Bytes, seq: Seq) -> Option<Entry> {
-        let from = VersionKey::new(key.clone(), seq);
-        let to = VersionKey::last_of(key.clone());
+    /// The newest version of `probe.key` at or below `probe.seq`, if any:
+    /// `Some(entry)` (a row or a tombstone) or `None` when this memtable
+    /// has none. Versions sort newest first, so it is the first version
+    /// at or after the probe, if that is still of the same key. (The probe
+    /// is borrowed: a point get makes one and clones no key.)
+    pub fn get(&self, probe: &VersionKey) -> Option<Entry> {
         let found = self
             .versions
-            .range((Bound::Included(from), Bound::Included(to)))
+            .range((Bound::Included(probe), Bound::Unbounded))
             .next()?;
-        Some(found.value().clone())
+        (found.key().key == probe.key).then(|| found.value().clone())
     }
 
     /// The `seq` of the newest version of `key` here, if any.
