@@ -373,3 +373,55 @@ fn a_file_that_is_not_a_wal_is_corruption_at_offset_zero() {
     assert_eq!((file, offset), (wal, 0));
     assert!(reason.contains("magic"), "{reason}");
 }
+
+/// A crash while a database is being created leaves some of its files and
+/// no database id (written last). No commit was ever acknowledged there,
+/// so the next open creates the database afresh, whatever the crash left:
+/// the cursor key alone, a log cut inside its header, or a whole empty log.
+/// Once the id exists, a missing log is an error again.
+#[test]
+fn a_creation_cut_short_by_a_crash_is_created_afresh() {
+    let fresh = tempfile::tempdir().unwrap();
+    drop(open(fresh.path(), Options::default()));
+    let header = fs::read(fresh.path().join(format!("wal-{:020}.log", 0))).unwrap();
+    assert_eq!(header.len(), 8, "a new log holds its header only");
+    let leftovers: [&[(&str, &[u8])]; 4] = [
+        &[("mac.key", &[7; 32])],
+        &[("wal-00000000000000000000.log", &header[..3])],
+        &[("wal-00000000000000000000.log", &header)],
+        &[
+            ("wal-00000000000000000000.log", &header),
+            ("mac.key", &[7; 32]),
+        ],
+    ];
+    for files in leftovers {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let (db, report) = open(dir.path(), Options::default());
+        assert!(report.created, "{files:?}");
+        assert!(dir.path().join("database.id").exists());
+        create_items(db.store());
+        write_batch(db.store(), 0);
+        db.close().unwrap();
+        let (db, report) = open(dir.path(), Options::default());
+        assert!(!report.created);
+        assert_batches(db.store(), 1);
+    }
+
+    // A log with a record is a database, not a creation cut short: without
+    // its id it is an error naming the id file.
+    let dir = tempfile::tempdir().unwrap();
+    written(dir.path(), 1);
+    fs::remove_file(dir.path().join("database.id")).unwrap();
+    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, dir.path().join("database.id"));
+    // With its id, an empty database whose log is gone is an error too.
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path(), Options::default()));
+    let wal = dir.path().join(format!("wal-{:020}.log", 0));
+    fs::remove_file(&wal).unwrap();
+    let (file, _, _) = expect_corrupted(open_err(dir.path(), Options::default()));
+    assert_eq!(file, wal);
+}

@@ -68,12 +68,6 @@ pub(crate) struct Listing {
     pub temps: Vec<PathBuf>,
 }
 
-impl Listing {
-    pub fn is_empty(&self) -> bool {
-        self.wals.is_empty() && self.snapshots.is_empty() && self.manifests.is_empty()
-    }
-}
-
 fn parse_seq(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
     let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -284,12 +278,13 @@ pub(crate) fn load_or_create_identity(
         }
         Ok(bytes)
     };
-    let id = load(ID_FILE, false, "database id")?;
+    // The database id last: it marks a creation that finished.
     let key = if need_key || created {
         load(KEY_FILE, true, "cursor key")?
     } else {
         vec![0; 32]
     };
+    let id = load(ID_FILE, false, "database id")?;
     let mut identity = Identity {
         database_id: [0; 8],
         mac_key: [0; 32],

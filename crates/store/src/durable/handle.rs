@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use super::engine::Engine;
 use super::files::{self, Identity, ID_FILE};
 use super::recovery::recover;
-use super::wal::WalWriter;
+use super::wal::{create_wal_file, WalWriter, WAL_MAGIC};
 use super::{CheckpointInfo, Options, RecoveryReport, SyncMode};
 use crate::error::{Result, StoreError};
 use crate::store::{CommitLog, Store};
@@ -39,6 +39,26 @@ impl fmt::Debug for DurableStore {
     }
 }
 
+/// Whether `dir` (listed as `listing`) holds a database whose creation
+/// never finished: no database id (written last), no manifest or
+/// snapshot, and no log file holding a record. Such a directory has never
+/// acknowledged a commit, so it is created afresh.
+fn creation_unfinished(dir: &Path, listing: &files::Listing) -> Result<bool> {
+    if dir.join(ID_FILE).exists() || !listing.manifests.is_empty() || !listing.snapshots.is_empty()
+    {
+        return Ok(false);
+    }
+    for (_, path) in &listing.wals {
+        let len = fs::metadata(path)
+            .map_err(|e| StoreError::io(path, e))?
+            .len();
+        if len > WAL_MAGIC.len() as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl DurableStore {
     /// Opens (creating it if missing) the data directory `dir` and recovers
     /// its state. A directory open elsewhere gives `StoreError::Locked`;
@@ -47,9 +67,21 @@ impl DurableStore {
     pub fn open(dir: &Path, options: Options) -> Result<(DurableStore, RecoveryReport)> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let lock = files::acquire_lock(dir, options.busy_timeout)?;
-        let listing = files::list(dir)?;
-        let created = listing.is_empty() && !dir.join(ID_FILE).exists();
+        let mut listing = files::list(dir)?;
         let layer = options.files.0.clone();
+        let created = creation_unfinished(dir, &listing)?;
+        if created {
+            // A new database's log is made before its identity files, and
+            // the database id is written last: a directory without it whose
+            // files hold no commit is a creation a crash cut short (no
+            // commit was ever acknowledged), not a database that lost its
+            // log. Log files left by such a creation hold no record.
+            for (_, path) in &listing.wals {
+                layer.remove(path).map_err(|e| StoreError::io(path, e))?;
+            }
+            create_wal_file(&*layer, dir, 0)?;
+            listing = files::list(dir)?;
+        }
         let (mut identity, recreated) = files::load_or_create_identity(
             &*layer,
             dir,
@@ -60,14 +92,7 @@ impl DurableStore {
         if let Some(key) = options.mac_key {
             identity.mac_key = key;
         }
-        let recovered = recover(
-            &*layer,
-            dir,
-            &listing,
-            created,
-            options.repair,
-            &options.store,
-        )?;
+        let recovered = recover(&*layer, dir, &listing, options.repair, &options.store)?;
         let mut report = recovered.report;
         report.created = created;
         report.recreated = recreated;

@@ -81,7 +81,6 @@ pub(crate) fn recover(
     layer: &dyn FileLayer,
     dir: &Path,
     listing: &Listing,
-    created: bool,
     repair: bool,
     options: &crate::maintenance::StoreOptions,
 ) -> Result<Recovered> {
@@ -170,7 +169,7 @@ pub(crate) fn recover(
         .filter(|(start, _)| *start >= base_seq)
         .cloned()
         .collect();
-    if chain.is_empty() && !created {
+    if chain.is_empty() {
         let missing = files::wal_path(dir, base_seq);
         let reason = format!(
             "the log file is missing: the database's state ends at commit {base_seq} and its log must continue in this file"
