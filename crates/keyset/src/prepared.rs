@@ -96,8 +96,7 @@ impl Parsed {
                 "this call takes a SELECT; use execute() for other statements".into(),
             ));
         };
-        let view = db.store().read();
-        let catalog = view.catalog();
+        let catalog = &db.catalog();
         if !self.slots.sites.is_empty() {
             let bound = bind_params(&self.template, &self.slots, params, catalog)?;
             let (Statement::Select(query) | Statement::Explain(query)) = &bound else {
@@ -176,7 +175,7 @@ impl Parsed {
                 let statement = if self.slots.is_empty() && params.is_empty() {
                     template.clone()
                 } else {
-                    bind_params(template, &self.slots, params, db.store().read().catalog())?
+                    bind_params(template, &self.slots, params, &db.catalog())?
                 };
                 db.run(statement)
             }
@@ -195,7 +194,7 @@ pub(crate) fn bound_statement(db: &Db, sql: &str, params: &Params) -> Result<Sta
         &parsed.template,
         &parsed.slots,
         params,
-        db.store().read().catalog(),
+        &db.catalog(),
     )?)
 }
 
@@ -267,7 +266,7 @@ impl PreparedStatement {
     pub fn parameter_types(&self) -> Vec<Option<ColumnType>> {
         self.parsed
             .slots
-            .types(&self.parsed.template, self.db.store().read().catalog())
+            .types(&self.parsed.template, &self.db.catalog())
     }
 
     /// One page of the SELECT with `params` bound: the first when `cursor`
