@@ -85,6 +85,7 @@ pub struct Cluster {
     write: Lua,
     cas: Lua,
     drop: Lua,
+    catalog_reads: std::sync::atomic::AtomicU64,
 }
 
 /// `host:port` of a `redis://host:port` URL.
@@ -169,6 +170,7 @@ impl Cluster {
             write: Lua::new(WRITE),
             cas,
             drop: Lua::new(DROP),
+            catalog_reads: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -189,6 +191,13 @@ impl Cluster {
     /// Commands sent to the cluster so far (each one round trip).
     pub fn round_trips(&self) -> u64 {
         self.router.round_trips()
+    }
+
+    /// Round trips spent reading the catalog (every statement checks it,
+    /// so that schema changes of other connections are seen).
+    pub fn catalog_reads(&self) -> u64 {
+        self.catalog_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Tries made again after a redirect or a failure.
@@ -212,6 +221,8 @@ impl Cluster {
 
     /// Reads the catalog again (another connection may have changed it).
     pub fn refresh(&self) -> Result<(), ClusterError> {
+        self.catalog_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stored = read_catalog(&self.router, &self.database)?.ok_or_else(|| {
             ClusterError::NoDatabase {
                 database: self.database.clone(),
@@ -384,13 +395,7 @@ impl Cluster {
                 for (_, row) in &chunk {
                     batch.put(&def.name, row.values().to_vec());
                 }
-                write::commit(
-                    &self.router,
-                    &self.database,
-                    &self.write,
-                    &catalog,
-                    &batch,
-                )?;
+                write::commit(&self.router, &self.database, &self.write, &catalog, &batch)?;
                 if chunk.len() < 1000 {
                     break;
                 }
@@ -408,13 +413,13 @@ impl Cluster {
                 .ok_or_else(|| StoreError::UnknownTable {
                     table: table.to_owned(),
                 })?;
-            let dropped = def
-                .index_by_name(index)
-                .cloned()
-                .ok_or_else(|| StoreError::UnknownIndex {
-                    table: def.name.clone(),
-                    index: index.to_owned(),
-                })?;
+            let dropped =
+                def.index_by_name(index)
+                    .cloned()
+                    .ok_or_else(|| StoreError::UnknownIndex {
+                        table: def.name.clone(),
+                        index: index.to_owned(),
+                    })?;
             catalog.remove_index(def.id, dropped.id);
             Ok((def, dropped))
         })?;
@@ -455,13 +460,7 @@ impl Cluster {
     pub fn commit(&self, batch: &Batch) -> Result<u64, ClusterError> {
         self.refresh()?;
         let catalog = self.catalog();
-        write::commit(
-            &self.router,
-            &self.database,
-            &self.write,
-            &catalog,
-            batch,
-        )
+        write::commit(&self.router, &self.database, &self.write, &catalog, batch)
     }
 }
 
@@ -476,13 +475,12 @@ struct Stored {
 fn read_catalog(router: &Router, database: &str) -> Result<Option<Stored>, ClusterError> {
     let key = catalog_key(database);
     let mut cmd = redis::cmd("HMGET");
-    cmd.arg(&key).arg("catalog").arg("version").arg("mac").arg("id");
-    let answer = router.call(
-        slot::slot_of(&key),
-        &cmd,
-        None,
-        Resend::Always,
-    )?;
+    cmd.arg(&key)
+        .arg("catalog")
+        .arg("version")
+        .arg("mac")
+        .arg("id");
+    let answer = router.call(slot::slot_of(&key), &cmd, None, Resend::Always)?;
     let bad = |detail: &str| ClusterError::BadCatalog {
         database: database.to_owned(),
         detail: detail.to_owned(),
@@ -547,11 +545,6 @@ fn run_cas(
             .arg(&mac[..])
             .arg(&id[..]);
     }
-    let answer = router.call(
-        slot::slot_of(key),
-        &evalsha,
-        Some(&eval),
-        Resend::IfNotRun,
-    )?;
+    let answer = router.call(slot::slot_of(key), &evalsha, Some(&eval), Resend::IfNotRun)?;
     Ok(matches!(answer, Value::Int(1)))
 }

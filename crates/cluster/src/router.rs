@@ -307,7 +307,10 @@ impl Router {
             };
             self.retries.fetch_add(1, Ordering::Relaxed);
             match failure {
-                Failure::Redirect { node: to, ask: true } => {
+                Failure::Redirect {
+                    node: to,
+                    ask: true,
+                } => {
                     redirects += 1;
                     ask = Some(to);
                 }
@@ -370,12 +373,10 @@ fn classify(e: RedisError) -> Failure {
             detail: e.to_string(),
             ran: false,
         },
-        _ if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
-            Failure::Transient {
-                detail: e.to_string(),
-                ran: true,
-            }
-        }
+        _ if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => Failure::Transient {
+            detail: e.to_string(),
+            ran: true,
+        },
         _ => Failure::Fatal(e),
     }
 }

@@ -47,7 +47,11 @@ impl ClusterSource {
         let keys = ShardKeys::new(&self.database, at.table, at.shard);
         let min = lex(lower, b'-');
         let max = lex(upper, b'+');
-        let desc = if direction == Direction::Desc { "1" } else { "0" };
+        let desc = if direction == Direction::Desc {
+            "1"
+        } else {
+            "0"
+        };
         let index = if matches!(at.map, MapId::Index(_)) {
             "1"
         } else {
@@ -89,10 +93,11 @@ fn corrupt(what: &str) -> SourceError {
 
 fn decode_chunk(answer: Value) -> Result<Vec<(Bytes, RowRef)>, SourceError> {
     let Value::Array(mut parts) = answer else {
-        return Err(corrupt("the chunk script answered something that is not a list"));
+        return Err(corrupt(
+            "the chunk script answered something that is not a list",
+        ));
     };
-    let (Some(Value::Array(rows)), Some(Value::Array(members))) = (parts.pop(), parts.pop())
-    else {
+    let (Some(Value::Array(rows)), Some(Value::Array(members))) = (parts.pop(), parts.pop()) else {
         return Err(corrupt("the chunk script answered without keys and rows"));
     };
     if rows.len() != members.len() {

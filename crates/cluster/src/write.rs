@@ -13,8 +13,8 @@ use keyset_store::codec::encode_tuple;
 use keyset_store::key::IndexKeyHeader;
 use keyset_store::row::encode_row;
 use keyset_store::{
-    resolve_delete, resolve_put, Batch, BatchOp, Catalog, RawDataKey, RowRef, StoreError,
-    TableDef, TableStore, TableView, Value,
+    resolve_delete, resolve_put, Batch, BatchOp, Catalog, RawDataKey, RowRef, StoreError, TableDef,
+    TableStore, TableView, Value,
 };
 
 use crate::error::ClusterError;
@@ -195,7 +195,11 @@ fn run_group(
     }
     let mut args: Vec<Vec<u8>> = vec![def.indexes.len().to_string().into_bytes()];
     for index in &def.indexes {
-        args.push(if index.unique { b"1".to_vec() } else { b"0".to_vec() });
+        args.push(if index.unique {
+            b"1".to_vec()
+        } else {
+            b"0".to_vec()
+        });
     }
     for op in &group.ops {
         args.push(vec![op.kind]);

@@ -175,7 +175,11 @@ impl Db {
     /// cluster table does differently (no snapshots or transactions, writes
     /// atomic per shard).
     pub fn connect(url: &str) -> Result<Db> {
-        Db::connect_with(&[url], Options::default(), &keyset_cluster::ClusterOptions::default())
+        Db::connect_with(
+            &[url],
+            Options::default(),
+            &keyset_cluster::ClusterOptions::default(),
+        )
     }
 
     /// Opens (or, with `cluster.create`, creates) a database held in the
