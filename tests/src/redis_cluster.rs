@@ -143,6 +143,39 @@ impl TestCluster {
         None
     }
 
+    /// The node id of the node on `port`.
+    pub fn node_id(&self, port: u16) -> String {
+        self.cli(port, &["cluster", "myid"]).trim().to_owned()
+    }
+
+    /// The ports of the masters, as node `base` sees them.
+    pub fn masters(&self) -> Vec<u16> {
+        self.nodes_where(|flags, _| flags.contains("master") && !flags.contains("fail"))
+    }
+
+    /// The ports of the replicas of the master on `port`.
+    pub fn replicas_of(&self, port: u16) -> Vec<u16> {
+        let id = self.node_id(port);
+        self.nodes_where(|flags, master| flags.contains("slave") && master == id)
+    }
+
+    fn nodes_where(&self, keep: impl Fn(&str, &str) -> bool) -> Vec<u16> {
+        self.cli(self.base, &["cluster", "nodes"])
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if fields.len() < 8 || !keep(fields[2], fields[3]) {
+                    return None;
+                }
+                fields[1]
+                    .split('@')
+                    .next()
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.parse().ok())
+            })
+            .collect()
+    }
+
     /// Polls `check` every 50 ms until it holds or `cap` passes.
     pub fn wait_until(&self, what: &str, cap: Duration, mut check: impl FnMut() -> bool) {
         let start = Instant::now();

@@ -9,8 +9,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use keyset::{Cursor, Db, Error, Options, Outcome, Page, Value};
+use keyset::{Cursor, Db, Error, ExecError, Options, Outcome, Page, Value};
 use keyset_cluster::{ClusterError, ClusterOptions};
+use keyset_store::SourceError;
 use keyset_tests::redis_cluster::TestCluster;
 
 /// Ports of this binary's clusters: 21000 + 10 per test.
@@ -448,4 +449,129 @@ fn a_traversal_survives_a_master_killed_in_the_middle() {
         .unwrap();
     let page = db.query("SELECT * FROM t WHERE id = 1000", None).unwrap();
     assert_eq!(ids(&page), vec![1000]);
+}
+
+#[test]
+fn a_node_that_stays_down_is_a_typed_error_naming_it() {
+    let Some(cluster) = TestCluster::start("node_down", BASE + 60) else {
+        return;
+    };
+    let setup = create(&cluster.url());
+    fill(&setup, "t", 4, 200);
+    let def = setup.table("t").unwrap();
+    let options = ClusterOptions {
+        retry_window: Duration::from_secs(3),
+        ..ClusterOptions::default()
+    };
+    let db = Db::connect_with(&[&cluster.url()], Options::default(), &options).unwrap();
+    let (slot, _) = db.cluster().unwrap().placement(def.id, 0);
+    let victim = cluster.master_of_slot(slot).unwrap();
+    let replicas = cluster.replicas_of(victim);
+    assert!(!replicas.is_empty(), "the master has a replica");
+    for port in replicas.iter().copied().chain([victim]) {
+        cluster.kill(port);
+    }
+    let e = db
+        .query("SELECT * FROM t ORDER BY id LIMIT 500", None)
+        .expect_err("a page never comes back short of a shard that is down");
+    let Error::Exec(ExecError::Source(SourceError::NodeDown { node, .. })) = &e else {
+        panic!("expected a NodeDown error, got {e:?}");
+    };
+    let port: u16 = node.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        cluster.ports().contains(&port),
+        "{node} is a node of the cluster"
+    );
+    assert!(e.to_string().contains("unavailable"), "{e}");
+}
+
+#[test]
+fn moved_and_ask_redirects_are_followed_in_the_middle_of_a_traversal() {
+    let Some(cluster) = TestCluster::start("redirects", BASE + 70) else {
+        return;
+    };
+    let db = create(&cluster.url());
+    fill(&db, "t", 4, 300);
+    let def = db.table("t").unwrap();
+    let handle = db.cluster().unwrap().clone();
+    let (slot, _) = handle.placement(def.id, 1);
+    let source = cluster.master_of_slot(slot).unwrap();
+    let target = cluster
+        .masters()
+        .into_iter()
+        .find(|&p| p != source)
+        .unwrap();
+    let (source_id, target_id) = (cluster.node_id(source), cluster.node_id(target));
+    let slot_text = slot.to_string();
+    let sql = "SELECT * FROM t ORDER BY id LIMIT 30";
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut next = |seen: &mut Vec<i64>, cursor: &mut Option<Cursor>| {
+        let page = db.query(sql, cursor.as_ref()).unwrap();
+        seen.extend(ids(&page));
+        *cursor = page.next_cursor().cloned();
+    };
+    next(&mut seen, &mut cursor);
+    // The slot starts to move: the source still serves it.
+    cluster.cli(
+        target,
+        &["cluster", "setslot", &slot_text, "importing", &source_id],
+    );
+    cluster.cli(
+        source,
+        &["cluster", "setslot", &slot_text, "migrating", &target_id],
+    );
+    next(&mut seen, &mut cursor);
+    // Its keys move: the source answers ASK for them.
+    let keys = cluster.cli(source, &["cluster", "getkeysinslot", &slot_text, "100"]);
+    let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
+    assert!(!keys.is_empty(), "shard 1 has keys in slot {slot}");
+    let mut migrate = vec![
+        "migrate".to_owned(),
+        "127.0.0.1".to_owned(),
+        target.to_string(),
+        String::new(),
+        "0".to_owned(),
+        "10000".to_owned(),
+        "KEYS".to_owned(),
+    ];
+    migrate.extend(keys.iter().map(|k| (*k).to_owned()));
+    let args: Vec<&str> = migrate.iter().map(String::as_str).collect();
+    assert!(
+        cluster.cli(source, &args).contains("OK"),
+        "MIGRATE moved the keys"
+    );
+    let before = handle.retries();
+    next(&mut seen, &mut cursor);
+    assert!(
+        handle.retries() > before,
+        "the page followed an ASK redirect"
+    );
+    // The slot is the target's now: a stale slot map meets MOVED.
+    for port in cluster.masters() {
+        cluster.cli(
+            port,
+            &["cluster", "setslot", &slot_text, "node", &target_id],
+        );
+    }
+    let before = handle.retries();
+    while cursor.is_some() {
+        next(&mut seen, &mut cursor);
+    }
+    assert!(
+        handle.retries() > before,
+        "a page followed a MOVED redirect"
+    );
+    assert_eq!(
+        seen,
+        (0..300).collect::<Vec<_>>(),
+        "every row once, in order"
+    );
+    // Writes to the moved shard go to its new node.
+    db.execute("INSERT INTO t VALUES (5000, 'c1', 3, 'red')")
+        .unwrap();
+    assert_eq!(
+        ids(&db.query("SELECT * FROM t WHERE id = 5000", None).unwrap()),
+        vec![5000]
+    );
 }
