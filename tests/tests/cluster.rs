@@ -506,7 +506,7 @@ fn moved_and_ask_redirects_are_followed_in_the_middle_of_a_traversal() {
     let sql = "SELECT * FROM t ORDER BY id LIMIT 30";
     let mut seen = Vec::new();
     let mut cursor: Option<Cursor> = None;
-    let mut next = |seen: &mut Vec<i64>, cursor: &mut Option<Cursor>| {
+    let next = |seen: &mut Vec<i64>, cursor: &mut Option<Cursor>| {
         let page = db.query(sql, cursor.as_ref()).unwrap();
         seen.extend(ids(&page));
         *cursor = page.next_cursor().cloned();
