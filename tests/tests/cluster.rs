@@ -213,6 +213,11 @@ fn an_ordered_page_of_100_over_16_shards_needs_at_most_2_round_trips_per_shard()
         );
         cursor = page.next_cursor().cloned();
     }
+    // EXPLAIN names the slots and nodes: one for partition equality.
+    let one = db.explain("SELECT * FROM t WHERE id = 77").unwrap();
+    assert!(one.contains("cluster: 1 slot(s) on 1 node(s)"), "{one}");
+    let all = db.explain("SELECT * FROM t ORDER BY id LIMIT 100").unwrap();
+    assert!(all.contains("cluster: 16 slot(s) on 3 node(s)"), "{all}");
     // A partition-equality query touches one shard: one chunk.
     let before = handle.round_trips() - handle.catalog_reads();
     let page = db.query("SELECT * FROM t WHERE id = 77", None).unwrap();

@@ -235,6 +235,37 @@ impl Db {
         }
     }
 
+    /// EXPLAIN's text of `plan`; for a database held in a cluster, with
+    /// the slot and node of every shard the plan reads.
+    pub(crate) fn explain_plan(&self, plan: &Plan) -> String {
+        let mut text = keyset_plan::explain(plan);
+        if let Some(cluster) = &self.inner.cluster {
+            let def = &plan.table;
+            let shards = plan.shards.resolve(def.shards as usize);
+            let mut slots: Vec<String> = Vec::with_capacity(shards.len());
+            let mut nodes: Vec<String> = Vec::new();
+            for shard in &shards {
+                let (slot, node) = cluster.placement(def.id, *shard);
+                let node = node.unwrap_or_else(|| "<no node known>".into());
+                slots.push(format!("{shard}->{slot}@{node}"));
+                if !nodes.contains(&node) {
+                    nodes.push(node);
+                }
+            }
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "cluster: {} slot(s) on {} node(s) [{}]; shard->slot@node: {}\n",
+                shards.len(),
+                nodes.len(),
+                nodes.join(", "),
+                slots.join(" ")
+            ));
+        }
+        text
+    }
+
     /// Refuses what a cluster table cannot do.
     pub(crate) fn refuse_on_cluster(&self, what: &str, why: &str) -> Result<()> {
         if self.inner.cluster.is_some() {
@@ -425,7 +456,7 @@ impl Db {
                 .map(Outcome::Changed),
             Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
             Statement::Explain(query) => {
-                Ok(Outcome::Explain(keyset_plan::explain(&self.plan(&query)?)))
+                Ok(Outcome::Explain(self.explain_plan(&self.plan(&query)?)))
             }
         }
     }
@@ -489,7 +520,7 @@ impl Db {
             }
             Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
             Statement::Explain(query) => {
-                Ok(Outcome::Explain(keyset_plan::explain(&self.plan(&query)?)))
+                Ok(Outcome::Explain(self.explain_plan(&self.plan(&query)?)))
             }
         }
     }
@@ -727,7 +758,7 @@ impl Db {
     pub fn explain(&self, sql: &str) -> Result<String> {
         match keyset_sql::parse_one(sql)? {
             Statement::Select(query) | Statement::Explain(query) => {
-                Ok(keyset_plan::explain(&self.plan(&query)?))
+                Ok(self.explain_plan(&self.plan(&query)?))
             }
             _ => Err(Error::WrongStatement("explain() takes a SELECT".into())),
         }

@@ -168,9 +168,7 @@ impl Parsed {
     fn execute(&self, db: &Db, params: &Params) -> Result<Outcome> {
         match &self.template {
             Statement::Select(_) => Ok(Outcome::Page(self.page(db, params, None)?)),
-            Statement::Explain(_) => Ok(Outcome::Explain(keyset_plan::explain(
-                &self.plan(db, params)?,
-            ))),
+            Statement::Explain(_) => Ok(Outcome::Explain(db.explain_plan(&self.plan(db, params)?))),
             template => {
                 let statement = if self.slots.is_empty() && params.is_empty() {
                     template.clone()
