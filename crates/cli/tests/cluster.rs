@@ -65,3 +65,34 @@ fn sql_takes_a_cluster_url_wherever_it_takes_a_data_directory() {
         "every row once, in order, across processes"
     );
 }
+
+#[test]
+fn the_cluster_demo_pages_through_a_failover_or_says_how_to_install_redis() {
+    let out = keyset()
+        .args(["demo", "--cluster"])
+        .env("KEYSET_DEMO_CLUSTER_PORT", "22010")
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    if !keyset_tests::redis_cluster::redis_installed() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "redis-server is missing under CI=true"
+        );
+        assert!(
+            stdout.contains("apt-get install -y redis-server"),
+            "{stdout}"
+        );
+        return;
+    }
+    assert!(
+        stdout.contains("verified: every row exactly once, in order, across the failover"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("verified: a replica serves slot"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("CHECK FAILED"), "{stdout}");
+}
