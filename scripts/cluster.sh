@@ -56,6 +56,10 @@ start() {
     wait_for "node $p sees the cluster ok" \
       "redis-cli -p $p cluster info | grep -q 'cluster_state:ok'"
   done
+  for p in $(ports); do
+    wait_for "node $p knows all 3 replicas" \
+      "[ \"\$(redis-cli -p $p cluster nodes | grep -c slave)\" -eq 3 ]"
+  done
   echo "cluster up: redis://127.0.0.1:$PORT (nodes $PORT..$((PORT + NODES - 1)), files in $DIR)"
 }
 

@@ -471,6 +471,7 @@ fn a_node_that_stays_down_is_a_typed_error_naming_it() {
     let db = Db::connect_with(&[&cluster.url()], Options::default(), &options).unwrap();
     let (slot, _) = db.cluster().unwrap().placement(def.id, 0);
     let victim = cluster.master_of_slot(slot).unwrap();
+    cluster.wait_replicated();
     let replicas = cluster.replicas_of(victim);
     assert!(!replicas.is_empty(), "the master has a replica");
     for port in replicas.iter().copied().chain([victim]) {

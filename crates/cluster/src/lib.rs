@@ -223,6 +223,22 @@ impl Cluster {
     pub fn refresh(&self) -> Result<(), ClusterError> {
         self.catalog_reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The version alone first: the catalog is read whole only when
+        // another connection changed it.
+        let key = catalog_key(&self.database);
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(&key).arg("version");
+        let version = match self
+            .router
+            .call(slot::slot_of(&key), &cmd, None, Resend::Always)?
+        {
+            Value::BulkString(v) => std::str::from_utf8(&v).ok().and_then(|v| v.parse().ok()),
+            _ => None,
+        };
+        let current = self.loaded.read().map(|l| l.version).ok();
+        if version.is_some() && version == current {
+            return Ok(());
+        }
         let stored = read_catalog(&self.router, &self.database)?.ok_or_else(|| {
             ClusterError::NoDatabase {
                 database: self.database.clone(),
