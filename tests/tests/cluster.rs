@@ -70,6 +70,8 @@ fn queries(t: &str) -> Vec<String> {
         "SELECT * FROM {t} WHERE tag = 'red' AND city = 'c4' LIMIT 6",
         "SELECT * FROM {t} WHERE age > 10 ORDER BY id LIMIT 12 WITH (merge = 'eager')",
         "SELECT * FROM {t} ORDER BY id LIMIT 12 WITH (max_examined = 5)",
+        "SELECT * FROM {t} WHERE age > 10 ORDER BY id LIMIT 12 WITH (max_examined = 5)",
+        "SELECT * FROM {t} WHERE city = 'c2' ORDER BY tag DESC, age LIMIT 8",
         "SELECT * FROM {t} WHERE city = 'c1' OR tag = 'red' LIMIT 9 WITH (max_examined = 4)",
         "SELECT * FROM {t} WHERE id > 40 ORDER BY id DESC LIMIT 11 OFFSET 3",
     ]

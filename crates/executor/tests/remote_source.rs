@@ -164,3 +164,23 @@ fn a_failing_shard_fails_the_page_in_every_merge_mode() {
         );
     }
 }
+
+#[test]
+fn a_top_k_traversal_under_a_scan_budget_reads_its_carried_rows_through_the_source() {
+    // Rows a budget-cut top-k page carries in its cursor are looked up again
+    // on the next page: through the source, not the (empty) local maps.
+    let store = store();
+    let catalog = store.read().catalog().clone();
+    let query = Query::table("wide")
+        .order_by("v", keyset_plan::SortDirection::Desc)
+        .limit(40)
+        .max_examined(300);
+    let plan = keyset_plan::plan(&query, &catalog).unwrap();
+    let source = Arc::new(Slow {
+        delay: Duration::ZERO,
+        ..Arc::try_unwrap(slow(&store, None)).unwrap()
+    });
+    let expected = scan(&store.read(), &plan);
+    assert_eq!(expected.len(), ROWS as usize);
+    assert_eq!(scan(&remote(&store, &source), &plan), expected);
+}
