@@ -583,3 +583,57 @@ fn moved_and_ask_redirects_are_followed_in_the_middle_of_a_traversal() {
         vec![5000]
     );
 }
+
+#[test]
+fn schema_changes_from_several_connections_are_serialized_through_the_cluster() {
+    let Some(cluster) = TestCluster::start("ddl", BASE + 80) else {
+        return;
+    };
+    let url = cluster.url();
+    let _first = create(&url);
+    let makers: Vec<_> = (0..3)
+        .map(|w| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let db = Db::connect(&url).unwrap();
+                for n in 0..6 {
+                    let table = format!("w{w}_{n}");
+                    db.execute(&format!(
+                        "CREATE TABLE {table} (id INT PRIMARY KEY, v INT) WITH (shards = 2)"
+                    ))
+                    .unwrap();
+                    db.execute(&format!("CREATE INDEX {table}_v ON {table} (v)"))
+                        .unwrap();
+                    db.execute(&format!("INSERT INTO {table} VALUES ({n}, {w})"))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for maker in makers {
+        maker.join().unwrap();
+    }
+    let db = Db::connect(&url).unwrap();
+    let names = db.table_names();
+    assert_eq!(names.len(), 18, "no schema change was lost: {names:?}");
+    let mut ids = HashSet::new();
+    for name in &names {
+        let def = db.table(name).unwrap();
+        assert!(ids.insert(def.id), "table ids are unique");
+        assert_eq!(def.indexes.len(), 1, "{name} kept its index");
+        assert!(ids.insert(def.indexes[0].id), "index ids are unique");
+        let page = db
+            .query(&format!("SELECT * FROM {name} WHERE v >= 0"), None)
+            .unwrap();
+        assert_eq!(
+            page.len(),
+            1,
+            "{name} holds its row, found through its index"
+        );
+    }
+    // A table another connection dropped is gone for this one too.
+    let other = Db::connect(&url).unwrap();
+    other.execute("DROP TABLE w0_0").unwrap();
+    let e = db.query("SELECT * FROM w0_0", None).unwrap_err();
+    assert!(message(&e).contains("w0_0"), "{e}");
+}
