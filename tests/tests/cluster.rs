@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use keyset::{Cursor, Db, Error, ExecError, Options, Outcome, Page, Value};
+use keyset::{Cursor, Db, Error, ExecError, Options, Outcome, Page};
 use keyset_cluster::{ClusterError, ClusterOptions};
 use keyset_store::SourceError;
 use keyset_tests::redis_cluster::TestCluster;
@@ -349,7 +349,6 @@ fn what_a_cluster_table_refuses_it_refuses_with_the_reason() {
         panic!("DELETE changes rows")
     };
     assert_eq!(n, 1);
-    let _ = Value::Null;
 }
 
 #[test]
