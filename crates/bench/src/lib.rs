@@ -6,6 +6,7 @@
 //! generation, the three sides and the workloads; `main.rs` only parses
 //! arguments and prints. Nothing here changes keyset itself.
 
+pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod keyset_side;

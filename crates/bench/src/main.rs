@@ -47,6 +47,11 @@ struct Args {
     /// No progress bars or status lines.
     #[arg(long)]
     quiet: bool,
+    /// Run the first-page and shard-merge workloads on a 16-shard table in
+    /// the Redis Cluster at this node (redis://HOST:PORT), beside the same
+    /// table embedded, with the round trips per page (docs/cluster.md).
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
     /// Internal: load `--rows` rows into a fresh keyset or SQLite database
     /// in this process and print the RSS growth in bytes (the memory
     /// workload runs each side in a child process of its own).
@@ -60,6 +65,22 @@ fn main() -> ExitCode {
         return match keyset_bench::memory_child(side, args.rows) {
             Ok(bytes) => {
                 println!("{bytes}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("keyset-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(url) = &args.cluster {
+        return match keyset_bench::cluster::run(url, args.rows, args.rounds, !args.quiet) {
+            Ok(figures) => {
+                print!("{}", keyset_bench::cluster::table(&figures));
+                println!(
+                    "{} rows, 16 shards; median of {} runs",
+                    args.rows, args.rounds
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

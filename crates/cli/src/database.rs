@@ -27,6 +27,9 @@ pub enum Missing {
 /// Opens the database `--db` names with every commit synced to disk
 /// before it returns.
 pub fn open(arg: &DbArg, missing: Missing) -> Result<Db, CliError> {
+    if let Some(url) = &arg.cluster {
+        return connect(url, &arg.cluster_db, missing);
+    }
     check_dir(&arg.db, missing)?;
     let options = Options {
         sync: SyncMode::Always,
@@ -35,6 +38,17 @@ pub fn open(arg: &DbArg, missing: Missing) -> Result<Db, CliError> {
         ..Options::default()
     };
     open_checked(&arg.db, options)
+}
+
+/// Connects to the database `name` held in the cluster at `url`, creating
+/// it when the command may.
+pub fn connect(url: &str, name: &str, missing: Missing) -> Result<Db, CliError> {
+    let cluster = keyset::ClusterOptions {
+        database: name.to_owned(),
+        create: missing == Missing::Create,
+        ..keyset::ClusterOptions::default()
+    };
+    Ok(Db::connect_with(&[url], Options::default(), &cluster)?)
 }
 
 /// Opens `dir` with a chosen sync mode (the demo loads with `Never` and

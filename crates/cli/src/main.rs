@@ -77,6 +77,14 @@ pub struct DbArg {
     /// that covers it); what was dropped is printed on stderr.
     #[arg(long)]
     pub repair: bool,
+    /// Use the database held in the Redis Cluster at this node
+    /// (`redis://HOST:PORT`) instead of a data directory; `--db` is then
+    /// ignored. See docs/cluster.md.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+    /// The name of the database in the cluster (with `--cluster`).
+    #[arg(long, value_name = "NAME", default_value = "keyset")]
+    pub cluster_db: String,
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {

@@ -68,7 +68,9 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
         .or(args.statement.as_deref())
         .unwrap_or("");
     // Parsing the text again is needed only when the directory is missing.
-    let may_create = args.create || (!args.db.db.exists() && database::creates_something(text));
+    let may_create = args.create
+        || ((args.db.cluster.is_some() || !args.db.db.exists())
+            && database::creates_something(text));
     let missing = if may_create {
         database::Missing::Create
     } else {

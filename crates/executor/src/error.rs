@@ -80,6 +80,12 @@ pub enum ExecError {
          {max}: the ORDER BY values of the row it anchors on are too long to carry in a cursor"
     )]
     CursorTooLarge { len: usize, max: usize },
+    /// The shards of a table held elsewhere (a Redis Cluster) could not be
+    /// read: a node that stayed down past the query's retries names itself
+    /// here. The page is not returned, so no page is ever short of rows a
+    /// shard failed to give.
+    #[error("reading the table's shards failed: {0}")]
+    Source(#[from] keyset_store::SourceError),
     /// A broken invariant of the executor itself (for example a stream that
     /// yielded keys out of order). Never caused by input; please report it.
     #[error("internal executor error: {what}")]

@@ -45,7 +45,11 @@ pub struct Db {
 }
 
 struct Inner {
+    /// The local store; empty and unused when `cluster` is set.
     store: Arc<Store>,
+    /// Set for a database held in a Redis Cluster: the catalog, the rows
+    /// and every read and write go there (`Db::connect`).
+    cluster: Option<Arc<keyset_cluster::Cluster>>,
     durable: Mutex<Option<DurableStore>>,
     report: Option<RecoveryReport>,
     ctx: ExecContext,
@@ -111,6 +115,7 @@ impl Db {
         Ok(Db {
             inner: Arc::new(Inner {
                 store: Arc::new(Store::with_options(options.store.clone())),
+                cluster: None,
                 durable: Mutex::new(None),
                 report: None,
                 ctx,
@@ -157,6 +162,7 @@ impl Db {
         Ok(Db {
             inner: Arc::new(Inner {
                 store: durable.store().clone(),
+                cluster: None,
                 durable: Mutex::new(Some(durable)),
                 report: Some(report),
                 ctx,
@@ -164,6 +170,114 @@ impl Db {
                 columns: ColumnNames::default(),
             }),
         })
+    }
+
+    /// Opens the database held in the Redis Cluster at `url` (any node of
+    /// it, `redis://HOST:PORT`), named `keyset`, which must exist: see
+    /// [`Db::connect_with`] to create it or to name another. Several
+    /// processes may connect at once; see `docs/cluster.md` for what a
+    /// cluster table does differently (no snapshots or transactions, writes
+    /// atomic per shard).
+    pub fn connect(url: &str) -> Result<Db> {
+        Db::connect_with(
+            &[url],
+            Options::default(),
+            &keyset_cluster::ClusterOptions::default(),
+        )
+    }
+
+    /// Opens (or, with `cluster.create`, creates) a database held in the
+    /// cluster whose nodes include `urls`. The cursor key is the one stored
+    /// with the catalog unless `options.mac_key` gives one.
+    pub fn connect_with(
+        urls: &[&str],
+        options: Options,
+        cluster: &keyset_cluster::ClusterOptions,
+    ) -> Result<Db> {
+        let mut cluster = cluster.clone();
+        if cluster.mac_key.is_none() {
+            cluster.mac_key = options.mac_key;
+        }
+        let handle = keyset_cluster::Cluster::connect(urls, &cluster)?;
+        let key = options.mac_key.unwrap_or_else(|| handle.mac_key());
+        let ctx = context(handle.database_id(), key, &options);
+        Ok(Db {
+            inner: Arc::new(Inner {
+                store: Arc::new(Store::with_options(options.store.clone())),
+                cluster: Some(Arc::new(handle)),
+                durable: Mutex::new(None),
+                report: None,
+                ctx,
+                statements: StatementCache::default(),
+            }),
+        })
+    }
+
+    /// The cluster this database is held in, if it is (see
+    /// [`Db::connect`]).
+    pub fn cluster(&self) -> Option<&Arc<keyset_cluster::Cluster>> {
+        self.inner.cluster.as_ref()
+    }
+
+    /// The current read view: the local store's, or the cluster's.
+    pub(crate) fn read_view(&self) -> Result<keyset_store::ReadView> {
+        match &self.inner.cluster {
+            Some(cluster) => Ok(cluster.read_view()?),
+            None => Ok(self.inner.store.read()),
+        }
+    }
+
+    /// The catalog as the database holds it now.
+    pub(crate) fn catalog(&self) -> keyset_store::Catalog {
+        match &self.inner.cluster {
+            Some(cluster) => {
+                // A failed refresh keeps the catalog last read.
+                let _ = cluster.refresh();
+                cluster.catalog()
+            }
+            None => self.inner.store.read().catalog().clone(),
+        }
+    }
+
+    /// EXPLAIN's text of `plan`; for a database held in a cluster, with
+    /// the slot and node of every shard the plan reads.
+    pub(crate) fn explain_plan(&self, plan: &Plan) -> String {
+        let mut text = keyset_plan::explain(plan);
+        if let Some(cluster) = &self.inner.cluster {
+            let def = &plan.table;
+            let shards = plan.shards.resolve(def.shards as usize);
+            let mut slots: Vec<String> = Vec::with_capacity(shards.len());
+            let mut nodes: Vec<String> = Vec::new();
+            for shard in &shards {
+                let (slot, node) = cluster.placement(def.id, *shard);
+                let node = node.unwrap_or_else(|| "<no node known>".into());
+                slots.push(format!("{shard}->{slot}@{node}"));
+                if !nodes.contains(&node) {
+                    nodes.push(node);
+                }
+            }
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "cluster: {} slot(s) on {} node(s) [{}]; shard->slot@node: {}\n",
+                shards.len(),
+                nodes.len(),
+                nodes.join(", "),
+                slots.join(" ")
+            ));
+        }
+        text
+    }
+
+    /// Refuses what a cluster table cannot do.
+    pub(crate) fn refuse_on_cluster(&self, what: &str, why: &str) -> Result<()> {
+        if self.inner.cluster.is_some() {
+            return Err(Error::Cluster(keyset_cluster::ClusterError::Unsupported(
+                format!("{what} is not available on a database held in a Redis Cluster: {why}"),
+            )));
+        }
+        Ok(())
     }
 
     /// What recovery found when the directory was opened (`None` in memory).
@@ -210,6 +324,10 @@ impl Db {
     /// # Ok::<(), keyset::Error>(())
     /// ```
     pub fn begin(&self) -> Result<crate::Transaction> {
+        self.refuse_on_cluster(
+            "a transaction",
+            "a cluster batch is atomic per shard only; write with execute() or batch()",
+        )?;
         Ok(crate::Transaction::new(self.clone()))
     }
 
@@ -261,18 +379,12 @@ impl Db {
 
     /// The names of the tables, sorted.
     pub fn table_names(&self) -> Vec<String> {
-        self.inner
-            .store
-            .read()
-            .catalog()
-            .tables()
-            .map(|t| t.name.clone())
-            .collect()
+        self.catalog().tables().map(|t| t.name.clone()).collect()
     }
 
     /// A table's definition.
     pub fn table(&self, name: &str) -> Option<Arc<TableDef>> {
-        self.inner.store.read().catalog().table(name).cloned()
+        self.catalog().table(name).cloned()
     }
 
     /// Runs one SQL statement of any kind.
@@ -293,6 +405,9 @@ impl Db {
 
     /// Runs a statement already parsed or built.
     pub fn run(&self, statement: Statement) -> Result<Outcome> {
+        if let Some(cluster) = &self.inner.cluster {
+            return self.run_on_cluster(cluster, statement);
+        }
         let store = &self.inner.store;
         match statement {
             Statement::CreateTable(spec) => {
@@ -345,7 +460,71 @@ impl Db {
                 .map(Outcome::Changed),
             Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
             Statement::Explain(query) => {
-                Ok(Outcome::Explain(keyset_plan::explain(&self.plan(&query)?)))
+                Ok(Outcome::Explain(self.explain_plan(&self.plan(&query)?)))
+            }
+        }
+    }
+
+    /// [`Db::run`] on a database held in a cluster.
+    fn run_on_cluster(
+        &self,
+        cluster: &keyset_cluster::Cluster,
+        statement: Statement,
+    ) -> Result<Outcome> {
+        use keyset_cluster::ClusterError;
+        match statement {
+            Statement::CreateTable(spec) => {
+                let def = cluster.create_table(&spec)?;
+                Ok(Outcome::Schema(format!("created table {}", def.name)))
+            }
+            Statement::CreateIndex(spec) => {
+                let index = cluster.create_index(&spec)?;
+                Ok(Outcome::Schema(format!(
+                    "created index {} on {}",
+                    index.name, spec.table
+                )))
+            }
+            Statement::DropTable { table, if_exists } => match cluster.drop_table(&table) {
+                Err(ClusterError::Store(StoreError::UnknownTable { .. })) if if_exists => {
+                    Ok(Outcome::Schema(format!("no table {table}")))
+                }
+                other => {
+                    other?;
+                    Ok(Outcome::Schema(format!("dropped table {table}")))
+                }
+            },
+            Statement::DropIndex {
+                index,
+                table,
+                if_exists,
+            } => self.drop_index(&index, table.as_deref(), if_exists),
+            Statement::Insert {
+                table,
+                columns,
+                rows,
+            } => {
+                if let Some(def) = self.table(&table) {
+                    write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
+                }
+                let mut batch = Batch::new();
+                write::insert(&mut batch, &table, columns.as_deref(), rows)?;
+                Ok(Outcome::Changed(cluster.commit(&batch)?))
+            }
+            Statement::Update {
+                table,
+                assignments,
+                filter,
+            } => {
+                let changes = write::planned_update(self, &table, &assignments, filter)?;
+                Ok(Outcome::Changed(cluster.commit(&changes)?))
+            }
+            Statement::Delete { table, filter } => {
+                let deletes = write::planned_delete(self, &table, filter)?;
+                Ok(Outcome::Changed(cluster.commit(&deletes)?))
+            }
+            Statement::Select(query) => self.query_with(&query, None).map(Outcome::Page),
+            Statement::Explain(query) => {
+                Ok(Outcome::Explain(self.explain_plan(&self.plan(&query)?)))
             }
         }
     }
@@ -376,8 +555,7 @@ impl Db {
         let store = &self.inner.store;
         let owners: Vec<String> = match table {
             Some(t) => vec![t.to_owned()],
-            None => store
-                .read()
+            None => self
                 .catalog()
                 .tables()
                 .filter(|t| t.index_by_name(index).is_some())
@@ -391,7 +569,10 @@ impl Db {
                 index: index.to_owned(),
             })),
             [owner] => {
-                store.drop_index(owner, index)?;
+                match &self.inner.cluster {
+                    Some(cluster) => cluster.drop_index(owner, index)?,
+                    None => store.drop_index(owner, index)?,
+                }
                 Ok(Outcome::Schema(format!("dropped index {index} on {owner}")))
             }
             many => Err(Error::WrongStatement(format!(
@@ -403,7 +584,7 @@ impl Db {
 
     /// Plans a query against the current schema.
     pub fn plan(&self, query: &Query) -> Result<Plan> {
-        Ok(keyset_plan::plan(query, self.inner.store.read().catalog())?)
+        Ok(keyset_plan::plan(query, &self.catalog())?)
     }
 
     /// Runs a SELECT and returns one page: the first when `cursor` is
@@ -469,9 +650,15 @@ impl Db {
         columns: Arc<[String]>,
     ) -> Result<Page> {
         if plan.consistency == keyset_plan::Consistency::Snapshot {
+            self.refuse_on_cluster(
+                "a snapshot traversal",
+                "Redis keeps no old versions of a row, so pages cannot all read the moment \
+                 of the first; run the query live (the default), whose pages still never \
+                 repeat or skip a row that stays put",
+            )?;
             return self.snapshot_page(plan, cursor, ctx, columns);
         }
-        self.page_in_view(&self.inner.store.read(), plan, cursor, ctx, columns)
+        self.page_in_view(&self.read_view()?, plan, cursor, ctx, columns)
     }
 
     /// A page of a snapshot traversal: the first page pins the current view
@@ -564,7 +751,7 @@ impl Db {
     pub fn explain(&self, sql: &str) -> Result<String> {
         match keyset_sql::parse_one(sql)? {
             Statement::Select(query) | Statement::Explain(query) => {
-                Ok(keyset_plan::explain(&self.plan(&query)?))
+                Ok(self.explain_plan(&self.plan(&query)?))
             }
             _ => Err(Error::WrongStatement("explain() takes a SELECT".into())),
         }
@@ -593,11 +780,18 @@ impl Db {
 
     /// Creates a table from a spec (the builder form of CREATE TABLE).
     pub fn create_table(&self, spec: &TableSpec) -> Result<Arc<TableDef>> {
+        if let Some(cluster) = &self.inner.cluster {
+            return Ok(cluster.create_table(spec)?);
+        }
         Ok(self.inner.store.create_table(spec)?)
     }
 
     /// Creates an index from a spec (the builder form of CREATE INDEX).
     pub fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.create_index(spec)?;
+            return Ok(());
+        }
         self.inner.store.create_index(spec)?;
         Ok(())
     }
@@ -678,7 +872,19 @@ impl WriteBatch<'_> {
     }
 
     /// Validates the whole batch and applies it, or nothing of it.
+    ///
+    /// On a database held in a cluster the batch is atomic per shard (see
+    /// `docs/cluster.md`); `seq` is 0 and `puts` + `deletes` counts the rows
+    /// changed (as puts).
     pub fn commit(self) -> Result<keyset_store::CommitInfo> {
+        if let Some(cluster) = &self.db.inner.cluster {
+            let changed = cluster.commit(&self.batch)?;
+            return Ok(keyset_store::CommitInfo {
+                seq: 0,
+                puts: usize::try_from(changed).unwrap_or(usize::MAX),
+                deletes: 0,
+            });
+        }
         Ok(self.db.inner.store.commit(&self.batch)?)
     }
 }

@@ -46,6 +46,10 @@ pub enum Error {
     /// Execution failed.
     #[error(transparent)]
     Exec(ExecError),
+    /// A database held in a Redis Cluster could not be opened, changed or
+    /// written (see `docs/cluster.md`).
+    #[error(transparent)]
+    Cluster(#[from] keyset_cluster::ClusterError),
     /// A row has no column of that name.
     #[error("no column `{column}` in this row (columns: {})", available.join(", "))]
     NoSuchColumn {

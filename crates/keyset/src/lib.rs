@@ -72,6 +72,7 @@ pub use cache::{MAX_CACHED_SQL_BYTES, STATEMENT_CACHE_CAPACITY};
 pub use count::COUNT_COLUMN;
 pub use db::{Db, Outcome, WriteBatch};
 pub use error::{CursorError, Error, ExecError, PlanError, Result, SqlError, StoreError};
+pub use keyset_cluster::{ClusterError, ClusterOptions};
 pub use keyset_executor::{
     CancelToken, CountingObserver, Cursor, ExecContext, MergeObserver, PageStats, ShardFinish,
     StopReason,

@@ -185,8 +185,7 @@ impl Parsed {
                 "this call takes a SELECT; use execute() for other statements".into(),
             ));
         };
-        let view = db.store().read();
-        let catalog = view.catalog();
+        let catalog = &db.catalog();
         if !self.slots.sites.is_empty() {
             let bound = bind_params(&self.template, &self.slots, params, catalog)?;
             let (Statement::Select(query) | Statement::Explain(query)) = &bound else {
@@ -259,14 +258,12 @@ impl Parsed {
     fn execute(&self, db: &Db, params: &Params) -> Result<Outcome> {
         match &self.template {
             Statement::Select(_) => Ok(Outcome::Page(self.page(db, params, None)?)),
-            Statement::Explain(_) => Ok(Outcome::Explain(keyset_plan::explain(
-                &self.plan(db, params)?,
-            ))),
+            Statement::Explain(_) => Ok(Outcome::Explain(db.explain_plan(&self.plan(db, params)?))),
             template => {
                 let statement = if self.slots.is_empty() && params.is_empty() {
                     template.clone()
                 } else {
-                    bind_params(template, &self.slots, params, db.store().read().catalog())?
+                    bind_params(template, &self.slots, params, &db.catalog())?
                 };
                 db.run(statement)
             }
@@ -285,7 +282,7 @@ pub(crate) fn bound_statement(db: &Db, sql: &str, params: &Params) -> Result<Sta
         &parsed.template,
         &parsed.slots,
         params,
-        db.store().read().catalog(),
+        &db.catalog(),
     )?)
 }
 
@@ -357,7 +354,7 @@ impl PreparedStatement {
     pub fn parameter_types(&self) -> Vec<Option<ColumnType>> {
         self.parsed
             .slots
-            .types(&self.parsed.template, self.db.store().read().catalog())
+            .types(&self.parsed.template, &self.db.catalog())
     }
 
     /// One page of the SELECT with `params` bound: the first when `cursor`

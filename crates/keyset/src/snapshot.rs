@@ -56,6 +56,10 @@ impl Snapshot {
     /// Runs a built query on the snapshot and returns one page.
     pub fn query_with(&self, query: &Query, cursor: Option<&Cursor>) -> Result<Page> {
         let plan = self.db.plan(query)?;
+        self.db.refuse_on_cluster(
+            "a snapshot",
+            "Redis keeps no old versions of a row, so there is no past moment to read",
+        )?;
         let view = self
             .db
             .store()

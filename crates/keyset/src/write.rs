@@ -205,3 +205,95 @@ pub(crate) fn delete(tx: &mut Transaction, table: &str, filter: Option<Expr>) ->
     }
     Ok(deleted)
 }
+
+/// Every full row the filter accepts, read live through `db` (a database
+/// held in a cluster, which has no transactions).
+fn live_targets(db: &crate::Db, table: &str, filter: Option<Expr>) -> Result<Vec<Vec<Value>>> {
+    let mut query = Query::table(table).limit(TARGET_PAGE);
+    query.filter = filter;
+    let plan = db.plan(&query)?;
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db.page(&plan, cursor.as_ref())?;
+        out.extend(page.rows().iter().map(|r| r.values().to_vec()));
+        match page.next_cursor() {
+            Some(next) => cursor = Some(next.clone()),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// UPDATE on a database held in a cluster, as one batch: the rows the
+/// filter accepts now, with the new values (rows whose key moves are
+/// deleted and inserted anew). Atomic per shard, not across shards, and
+/// not isolated from a concurrent writer of the same rows (see
+/// `docs/cluster.md`).
+pub(crate) fn planned_update(
+    db: &crate::Db,
+    table: &str,
+    assignments: &[(String, SetExpr)],
+    filter: Option<Expr>,
+) -> Result<Batch> {
+    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
+        table: table.to_owned(),
+    })?;
+    let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
+    for (column, value) in assignments {
+        let at = def
+            .column_index(column)
+            .ok_or_else(|| PlanError::UnknownColumn {
+                table: def.name.clone(),
+                column: column.clone(),
+            })?;
+        positions.push((at, value.bind(&def)?));
+    }
+    let rows = live_targets(db, table, filter)?;
+    let mut moved = Batch::new();
+    let mut kept = Batch::new();
+    let mut inserted = Vec::new();
+    for old in &rows {
+        let mut new = old.clone();
+        for (at, value) in &positions {
+            new[*at] = value.eval(old).map_err(|source| PlanError::Arithmetic {
+                table: def.name.clone(),
+                column: def.columns[*at].name.clone(),
+                key: key_text(&primary_key(&def, old)),
+                source: Box::new(source),
+            })?;
+        }
+        let old_key = primary_key(&def, old);
+        if old_key == primary_key(&def, &new) {
+            kept.put(table, new);
+        } else {
+            moved.delete(table, old_key);
+            inserted.push(new);
+        }
+    }
+    for new in inserted {
+        moved.insert(table, RowInput::Positional(new));
+    }
+    for op in kept.ops() {
+        if let keyset_store::BatchOp::Put {
+            row: RowInput::Positional(values),
+            ..
+        } = op
+        {
+            moved.put(table, values.clone());
+        }
+    }
+    Ok(moved)
+}
+
+/// DELETE on a database held in a cluster, as one batch of the keys the
+/// filter accepts now.
+pub(crate) fn planned_delete(db: &crate::Db, table: &str, filter: Option<Expr>) -> Result<Batch> {
+    let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
+        table: table.to_owned(),
+    })?;
+    let mut batch = Batch::new();
+    for row in live_targets(db, table, filter)? {
+        batch.delete(table, primary_key(&def, &row));
+    }
+    Ok(batch)
+}

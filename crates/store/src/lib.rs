@@ -16,6 +16,7 @@ pub mod key;
 pub mod lsm;
 pub mod maintenance;
 pub mod map;
+pub mod remote;
 pub mod row;
 pub mod store;
 pub mod table;
@@ -36,6 +37,7 @@ pub use key::{
 pub use lsm::{MapCounts, MapCursor, PinHandle, PinLost, Retention, Seq, LATEST};
 pub use maintenance::{StoreOptions, StoreStats};
 pub use map::Direction;
+pub use remote::{ChunkSource, MapAt, RemoteMap, SourceError};
 pub use row::{Row, RowRef, MAX_ROW_BYTES};
 pub use store::{CommitInfo, CommitLog, Mutation, ReadView, Store, StoreState};
 pub use table::{MapId, RowMap, ShardStore, TableStore};

@@ -124,6 +124,7 @@ impl Shared {
             layout,
             seq,
             overlay: None,
+            remote: None,
         }));
     }
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use crate::codec::CodecError;
 use crate::lsm::{Entry, MapCursor, Memtable, Seq, VersionKey, OVERLAY_SEQ};
 use crate::map::Direction;
+use crate::remote::{ChunkSource, MapAt, RemoteMap, SourceError};
 use crate::row::RowRef;
 use crate::table::{MapId, RowMap, TableStore};
 
@@ -34,6 +35,9 @@ pub struct StoreState {
     pub(crate) layout: Arc<Layout>,
     pub(crate) seq: Seq,
     pub(crate) overlay: Option<Arc<Overlay>>,
+    /// Set for a view of shards held elsewhere: every map is read through
+    /// it, and the layout's maps stay empty.
+    pub(crate) remote: Option<Arc<dyn ChunkSource>>,
 }
 
 /// A transaction's own writes, not yet committed: one memtable per map it
@@ -125,6 +129,27 @@ impl Overlay {
 pub type ReadView = Arc<StoreState>;
 
 impl StoreState {
+    /// A view of tables whose shards `source` holds: the schema is
+    /// `catalog`, every map read goes through `source`.
+    pub fn remote(catalog: Catalog, source: Arc<dyn ChunkSource>) -> StoreState {
+        let tables = catalog
+            .tables()
+            .map(|def| (def.id, Arc::new(TableStore::new(def.clone()))))
+            .collect();
+        StoreState {
+            layout: Arc::new(Layout { catalog, tables }),
+            seq: 0,
+            overlay: None,
+            remote: Some(source),
+        }
+    }
+
+    /// The source this view reads its shards through, if they are held
+    /// elsewhere.
+    pub fn remote_source(&self) -> Option<&Arc<dyn ChunkSource>> {
+        self.remote.as_ref()
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.layout.catalog
     }
@@ -140,6 +165,7 @@ impl StoreState {
             layout: self.layout.clone(),
             seq,
             overlay: self.overlay.clone(),
+            remote: self.remote.clone(),
         }
     }
 
@@ -149,6 +175,7 @@ impl StoreState {
             layout: self.layout.clone(),
             seq: self.seq,
             overlay: Some(overlay),
+            remote: self.remote.clone(),
         }
     }
 
@@ -162,6 +189,7 @@ impl StoreState {
             table: t.clone(),
             seq: self.seq,
             overlay: self.overlay.clone(),
+            remote: self.remote.clone(),
         })
     }
 
@@ -180,6 +208,7 @@ pub struct TableView {
     table: Arc<TableStore>,
     seq: Seq,
     overlay: Option<Arc<Overlay>>,
+    remote: Option<Arc<dyn ChunkSource>>,
 }
 
 impl fmt::Debug for TableView {
@@ -205,6 +234,27 @@ impl TableView {
             table,
             seq,
             overlay: None,
+            remote: None,
+        }
+    }
+
+    /// The source this table's shards are read through, if they are held
+    /// elsewhere (its maps in this process are then empty).
+    pub fn remote(&self) -> Option<&Arc<dyn ChunkSource>> {
+        self.remote.as_ref()
+    }
+
+    /// The row under a data key, read through the remote source if the
+    /// table has one (which may fail), from the maps otherwise.
+    pub fn try_get(&self, key: &RawDataKey) -> Result<Option<RowRef>, SourceError> {
+        match &self.remote {
+            None => Ok(self.get(key)),
+            Some(source) => {
+                let Ok(shard) = self.table.shard_for_key(key) else {
+                    return Ok(None);
+                };
+                source.get(self.table.def().id, shard, key.as_bytes())
+            }
         }
     }
 
@@ -277,6 +327,14 @@ impl TableView {
             map: self.table.shard(shard)?.map(id)?.clone(),
             seq: self.seq,
             overlay: self.overlay(shard, id),
+            remote: self.remote.as_ref().map(|source| RemoteMap {
+                source: source.clone(),
+                at: MapAt {
+                    table: self.table.def().id,
+                    shard,
+                    map: id,
+                },
+            }),
         })
     }
 }
@@ -307,6 +365,8 @@ pub struct MapView {
     seq: Seq,
     /// A transaction's own writes to this map.
     overlay: Option<Arc<Memtable>>,
+    /// Where the map is held when it is not in this process.
+    remote: Option<RemoteMap>,
 }
 
 impl fmt::Debug for MapView {
@@ -324,7 +384,14 @@ impl MapView {
             map,
             seq,
             overlay: None,
+            remote: None,
         }
+    }
+
+    /// Where this map is held, when not in this process: its keys are
+    /// then read in chunks through the source, never from `map`.
+    pub fn remote(&self) -> Option<&RemoteMap> {
+        self.remote.as_ref()
     }
 
     pub fn seq(&self) -> Seq {
@@ -369,5 +436,40 @@ impl MapView {
 
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
+    }
+}
+
+/// The local store reads chunks from its maps at the view's `seq`, the
+/// same contract a remote source honours (the executor's leaves keep one
+/// cursor open over a local map instead, which is faster than one seek
+/// per chunk; this implementation is for comparing the two).
+impl ChunkSource for StoreState {
+    fn chunk(
+        &self,
+        at: MapAt,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<(Bytes, RowRef)>, SourceError> {
+        let table = self
+            .table_by_id(at.table)
+            .ok_or_else(|| SourceError::Other(format!("no table with id {}", at.table)))?;
+        let map = table.map_view(at.shard, at.map).ok_or_else(|| {
+            SourceError::Other(format!(
+                "table `{}` has no map {:?} in shard {}",
+                table.def().name,
+                at.map,
+                at.shard
+            ))
+        })?;
+        Ok(map.cursor(lower, upper, direction).take(limit).collect())
+    }
+
+    fn get(&self, table: TableId, shard: usize, key: &[u8]) -> Result<Option<RowRef>, SourceError> {
+        Ok(self
+            .table_by_id(table)
+            .and_then(|t| t.data_map(shard))
+            .and_then(|m| m.get(key)))
     }
 }

@@ -4,6 +4,7 @@
 //! `observed`), printing through `show`. Every claim the walk makes is
 //! checked; a failed check makes the demo exit 1.
 
+mod cluster;
 mod composite;
 mod consistency;
 mod data;
@@ -45,9 +46,17 @@ pub struct DemoArgs {
     /// Keep the temporary database directory instead of removing it.
     #[arg(long)]
     pub keep: bool,
+    /// Instead: a traversal over a Redis Cluster this demo starts, with a
+    /// master killed in the middle (needs redis-server; see docs/cluster.md).
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 pub fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
+    if args.cluster {
+        let mut out = std::io::stdout().lock();
+        return cluster::run(&mut out);
+    }
     if !(MIN_ROWS..=MAX_ROWS).contains(&args.rows) {
         return Err(CliError::Usage(format!(
             "--rows must be between {MIN_ROWS} and {MAX_ROWS}"
@@ -150,5 +159,9 @@ fn walk(
     if failures == 0 {
         show.say("\nEvery check of the walk passed.")?;
     }
+    show.say(
+        "\nThe same traversal over shards held in a Redis Cluster, with a master killed in \
+         the middle: `keyset demo --cluster` (needs redis-server: apt-get install -y redis-server).",
+    )?;
     Ok(failures)
 }

@@ -69,7 +69,7 @@ impl OrderedKeyStream for ByKeysStream {
         self.next += 1;
         self.meter.count(1);
         let primary_key = key.slice(DATA_HEADER_LEN.min(key.len())..);
-        let row = self.table.get(&RawDataKey::from_bytes(key));
+        let row = self.table.try_get(&RawDataKey::from_bytes(key))?;
         Ok(Some(match row {
             Some(row) => Step::Key(KeyItem {
                 key: primary_key,

@@ -61,6 +61,9 @@ impl EagerMerge {
     fn drain(&mut self) -> Result<(), ExecError> {
         self.drained = true;
         let mut rows: Vec<(KeyItem, usize)> = Vec::new();
+        for stream in &mut self.inputs {
+            stream.prefetch();
+        }
         for (input, stream) in self.inputs.iter_mut().enumerate() {
             while let Some(step) = stream.next_key()? {
                 if let Some(reason) = self.interrupt.interrupted() {

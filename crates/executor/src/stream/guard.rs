@@ -71,6 +71,10 @@ impl OrderedKeyStream for MonotonicGuard {
     fn buffered(&self) -> usize {
         self.inner.buffered()
     }
+
+    fn prefetch(&mut self) {
+        self.inner.prefetch();
+    }
 }
 
 #[cfg(test)]

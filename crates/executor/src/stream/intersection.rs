@@ -196,6 +196,12 @@ impl OrderedKeyStream for Intersection {
         let heads = self.heads.iter().filter(|h| h.is_some()).count();
         heads + self.children.iter().map(|c| c.buffered()).sum::<usize>()
     }
+
+    fn prefetch(&mut self) {
+        for child in &mut self.children {
+            child.prefetch();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -111,7 +111,24 @@ impl KWayMerge {
         self.heap.len() + self.children.iter().map(|c| c.buffered()).sum::<usize>()
     }
 
+    /// Asks every child to start reading its next chunk (see
+    /// `OrderedKeyStream::prefetch`).
+    pub(crate) fn prefetch(&mut self) {
+        for child in &mut self.children {
+            child.prefetch();
+        }
+    }
+
     fn pull_pending(&mut self) -> Result<(), ExecError> {
+        if self.pending.len() > 1 {
+            // Several children are pulled before the next decision: let the
+            // remote ones have their round trips in flight together.
+            for &child in &self.pending {
+                if let Some(stream) = self.children.get_mut(child) {
+                    stream.prefetch();
+                }
+            }
+        }
         while let Some(child) = self.pending.pop() {
             let Some(stream) = self.children.get_mut(child) else {
                 continue;

@@ -4,14 +4,20 @@
 //! seek moves the cursor forward from where it is (runs gallop). It yields
 //! keys and row `Arc`s as stored; it never decodes a row, never looks at the
 //! filter and never reads more than one chunk ahead of its consumer.
+//!
+//! A map held elsewhere (`MapView::remote`, a Redis Cluster shard) is read
+//! the same way, one chunk per call of the remote source (one round trip),
+//! each chunk starting strictly after the last key of the one before. The
+//! choice between the two readers is made once per stream, never per key.
 
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use keyset_store::{Direction, MapCursor, MapView, RowRef};
+use keyset_store::{Direction, MapCursor, MapView, RemoteMap, RowRef, SourceError};
 
 use super::budget::Meter;
 use super::{reaches, KeyItem, OrderedKeyStream, Step};
@@ -54,11 +60,29 @@ impl Chunking {
     }
 }
 
+/// A chunk read by a remote source.
+type Chunk = Result<Vec<(Bytes, RowRef)>, SourceError>;
+
+/// Where a range's keys come from.
+enum Reader {
+    /// A map in this process: one cursor, opened at the first read from
+    /// `near` to `far`, moved forward by seeks.
+    Local {
+        map: MapView,
+        cursor: Option<MapCursor>,
+    },
+    /// A map held by a remote source: every chunk is read from `near`,
+    /// which moves past each chunk read. `pending` is a chunk being read
+    /// in the background (`prefetch`) and the number of keys it asked for.
+    Remote {
+        map: RemoteMap,
+        pending: Option<(JoinHandle<Chunk>, usize)>,
+    },
+}
+
 /// A key range of one map, read in chunks.
 pub struct MapRangeStream {
-    map: MapView,
-    /// Opened at the first read, from `near` to `far`.
-    cursor: Option<MapCursor>,
+    reader: Reader,
     direction: Direction,
     /// Where reading starts: the lower bound ascending, the upper bound
     /// descending. Seeks before the first read tighten it.
@@ -104,9 +128,15 @@ impl MapRangeStream {
             Direction::Asc => (lower, upper),
             Direction::Desc => (upper, lower),
         };
+        let reader = match map.remote() {
+            Some(remote) => Reader::Remote {
+                map: remote.clone(),
+                pending: None,
+            },
+            None => Reader::Local { map, cursor: None },
+        };
         MapRangeStream {
-            map,
-            cursor: None,
+            reader,
             direction,
             near,
             far,
@@ -120,29 +150,101 @@ impl MapRangeStream {
         }
     }
 
-    fn refill(&mut self) {
-        let want = if self.chunking.budgeted {
+    /// Keys the next chunk may read.
+    fn want(&self) -> usize {
+        if self.chunking.budgeted {
             self.meter.grant(self.chunk_len)
         } else {
             self.chunk_len
-        };
-        let cursor = self.cursor.get_or_insert_with(|| {
-            let (lower, upper) = match self.direction {
-                Direction::Asc => (&self.near, &self.far),
-                Direction::Desc => (&self.far, &self.near),
-            };
-            self.map
-                .cursor(as_slice_bound(lower), as_slice_bound(upper), self.direction)
-        });
-        let before = self.chunk.len();
-        self.chunk.extend(cursor.by_ref().take(want));
-        let read = self.chunk.len() - before;
+        }
+    }
+
+    /// The range still to read as (lower, upper), owned.
+    fn bounds(&self) -> (Bound<Bytes>, Bound<Bytes>) {
+        match self.direction {
+            Direction::Asc => (self.near.clone(), self.far.clone()),
+            Direction::Desc => (self.far.clone(), self.near.clone()),
+        }
+    }
+
+    fn refill(&mut self) -> Result<(), ExecError> {
+        match &mut self.reader {
+            Reader::Local { map, cursor } => {
+                let want = if self.chunking.budgeted {
+                    self.meter.grant(self.chunk_len)
+                } else {
+                    self.chunk_len
+                };
+                let cursor = cursor.get_or_insert_with(|| {
+                    let (lower, upper) = match self.direction {
+                        Direction::Asc => (&self.near, &self.far),
+                        Direction::Desc => (&self.far, &self.near),
+                    };
+                    map.cursor(as_slice_bound(lower), as_slice_bound(upper), self.direction)
+                });
+                let before = self.chunk.len();
+                self.chunk.extend(cursor.by_ref().take(want));
+                let read = self.chunk.len() - before;
+                self.read(read, want);
+                Ok(())
+            }
+            Reader::Remote { pending, .. } => {
+                let (chunk, want) = match pending.take() {
+                    Some((handle, want)) => (join(handle)?, want),
+                    None => {
+                        let want = self.want();
+                        (self.read_remote(want)?, want)
+                    }
+                };
+                self.take_remote(chunk, want);
+                Ok(())
+            }
+        }
+    }
+
+    /// Books a read of `read` keys where `want` were asked for.
+    fn read(&mut self, read: usize, want: usize) {
         self.meter.count(read);
         self.read_any = true;
         if read < want {
             self.drained = true;
         }
         self.chunk_len = self.chunk_len.saturating_mul(2).min(self.chunking.max_len);
+    }
+
+    /// Reads one chunk of `want` keys from the remote source, now.
+    fn read_remote(&self, want: usize) -> Chunk {
+        let Reader::Remote { map, .. } = &self.reader else {
+            return Ok(Vec::new());
+        };
+        let (lower, upper) = self.bounds();
+        map.chunk(
+            as_slice_bound(&lower),
+            as_slice_bound(&upper),
+            self.direction,
+            want,
+        )
+    }
+
+    /// Appends a chunk read remotely and moves `near` strictly past it.
+    fn take_remote(&mut self, chunk: Vec<(Bytes, RowRef)>, want: usize) {
+        let read = chunk.len();
+        if let Some((last, _)) = chunk.last() {
+            self.near = Bound::Excluded(last.clone());
+        }
+        self.chunk.extend(chunk);
+        self.read(read, want);
+    }
+
+    /// Waits for a chunk being read in the background, if any.
+    fn settle(&mut self) -> Result<(), ExecError> {
+        if let Reader::Remote { pending, .. } = &mut self.reader {
+            if let Some((handle, want)) = pending.take() {
+                let chunk = join(handle)?;
+                self.take_remote(chunk, want);
+            }
+        }
+        Ok(())
     }
 
     /// The part of a stored key this stream yields.
@@ -172,7 +274,7 @@ impl OrderedKeyStream for MapRangeStream {
             if self.drained {
                 return Ok(None);
             }
-            self.refill();
+            self.refill()?;
         }
         let Some((raw, row)) = self.chunk.pop_front() else {
             return Ok(None);
@@ -182,6 +284,7 @@ impl OrderedKeyStream for MapRangeStream {
     }
 
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
+        self.settle()?;
         let offset = self.base.len();
         while let Some((raw, _)) = self.chunk.front() {
             let key = raw.get(offset..).unwrap_or_default();
@@ -201,19 +304,30 @@ impl OrderedKeyStream for MapRangeStream {
             raw.extend_from_slice(target);
             Bytes::from(raw)
         };
-        match &mut self.cursor {
+        let bound = if inclusive {
+            Bound::Included(raw_target)
+        } else {
+            Bound::Excluded(raw_target)
+        };
+        match &mut self.reader {
             // The cursor never moves back, so a seek never widens the range.
-            Some(cursor) => {
-                cursor.seek(&raw_target, inclusive);
+            Reader::Local {
+                cursor: Some(cursor),
+                ..
+            } => {
+                if let Bound::Included(raw) | Bound::Excluded(raw) = &bound {
+                    cursor.seek(raw, inclusive);
+                }
                 self.chunk_len = SEEK_CHUNK_LEN.min(self.chunking.max_len);
             }
-            None => {
-                let bound = if inclusive {
-                    Bound::Included(raw_target)
-                } else {
-                    Bound::Excluded(raw_target)
-                };
+            Reader::Local { cursor: None, .. } => {
                 tighten(&mut self.near, bound, self.direction);
+            }
+            // Every remote chunk starts at `near`: a seek past it moves it.
+            Reader::Remote { .. } => {
+                if tighten(&mut self.near, bound, self.direction) && self.read_any {
+                    self.chunk_len = SEEK_CHUNK_LEN.min(self.chunking.max_len);
+                }
             }
         }
         Ok(())
@@ -221,6 +335,43 @@ impl OrderedKeyStream for MapRangeStream {
 
     fn buffered(&self) -> usize {
         self.chunk.len()
+    }
+
+    fn prefetch(&mut self) {
+        let idle = self.chunk.is_empty() && !self.drained;
+        let Reader::Remote { map, pending } = &self.reader else {
+            return;
+        };
+        if !idle || pending.is_some() {
+            return;
+        }
+        let want = self.want();
+        let (lower, upper) = self.bounds();
+        let (map, direction) = (map.clone(), self.direction);
+        let spawned = std::thread::Builder::new()
+            .name("keyset-chunk".into())
+            .spawn(move || {
+                map.chunk(
+                    as_slice_bound(&lower),
+                    as_slice_bound(&upper),
+                    direction,
+                    want,
+                )
+            });
+        // Without a thread the chunk is read when it is needed instead.
+        if let (Ok(handle), Reader::Remote { pending, .. }) = (spawned, &mut self.reader) {
+            *pending = Some((handle, want));
+        }
+    }
+}
+
+/// The chunk a background read produced.
+fn join(handle: JoinHandle<Chunk>) -> Result<Vec<(Bytes, RowRef)>, ExecError> {
+    match handle.join() {
+        Ok(chunk) => Ok(chunk?),
+        Err(_) => Err(ExecError::internal(
+            "the thread reading a remote chunk panicked",
+        )),
     }
 }
 

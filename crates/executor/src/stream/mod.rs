@@ -87,6 +87,13 @@ pub trait OrderedKeyStream: Send {
     fn buffered(&self) -> usize {
         0
     }
+
+    /// Starts reading the stream's next chunk in the background if it has
+    /// nothing buffered and reads from a remote source, so that a merge can
+    /// have every shard's round trip in flight at once before it pulls the
+    /// first of them. Operators pass it to their children; local leaves
+    /// (and the default) do nothing.
+    fn prefetch(&mut self) {}
 }
 
 /// A boxed stream, as operators hold their children.

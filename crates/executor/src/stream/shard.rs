@@ -204,6 +204,10 @@ impl OrderedKeyStream for ShardStream {
     fn buffered(&self) -> usize {
         self.inner.buffered()
     }
+
+    fn prefetch(&mut self) {
+        self.inner.prefetch();
+    }
 }
 
 impl Drop for ShardStream {

@@ -70,6 +70,10 @@ impl OrderedKeyStream for ShardMerge {
     fn buffered(&self) -> usize {
         self.merge.buffered()
     }
+
+    fn prefetch(&mut self) {
+        self.merge.prefetch();
+    }
 }
 
 /// What an ordered merge of several shards needs besides its inputs.

@@ -526,6 +526,14 @@ impl OrderedKeyStream for SortedBuffer {
         self.items.len().saturating_sub(self.next)
             + self.sources.iter().map(|s| s.buffered()).sum::<usize>()
     }
+
+    fn prefetch(&mut self) {
+        if !self.collected {
+            for source in &mut self.sources {
+                source.prefetch();
+            }
+        }
+    }
 }
 
 #[cfg(test)]

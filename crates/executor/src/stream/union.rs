@@ -47,6 +47,10 @@ impl OrderedKeyStream for Union {
     fn buffered(&self) -> usize {
         self.merge.buffered()
     }
+
+    fn prefetch(&mut self) {
+        self.merge.prefetch();
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ impl Emitter<'_> {
             };
             if *skip > 0 {
                 *skip -= 1;
-            } else if let Some(row) = self.fetch(&entry, reader) {
+            } else if let Some(row) = self.fetch(&entry, reader)? {
                 self.rows.push(row);
             }
             last = Some(entry);
@@ -108,25 +108,34 @@ impl Emitter<'_> {
     /// looked up again (one key examined) and returned only if it still
     /// passes the filter and holds its place in the order (a row an update
     /// moved is met at its new place by a later pass, as live data allows).
-    fn fetch(&self, entry: &Entry, reader: &mut PassReader<'_>) -> Option<RowRef> {
+    /// A table held elsewhere (a cluster) is asked through its source, which
+    /// may fail: the page fails then, rather than drop the row.
+    fn fetch(
+        &self,
+        entry: &Entry,
+        reader: &mut PassReader<'_>,
+    ) -> Result<Option<RowRef>, ExecError> {
         let carried = match entry {
-            Entry::Read(row) => return Some(row.clone()),
+            Entry::Read(row) => return Ok(Some(row.clone())),
             Entry::Carried(carried) => carried,
         };
         reader.meter.count(1);
-        let row = self
+        let Some(row) = self
             .order
             .table
-            .get(&RawDataKey::from_bytes(carried.key.clone()))?;
+            .try_get(&RawDataKey::from_bytes(carried.key.clone()))?
+        else {
+            return Ok(None);
+        };
         reader.stats.rows_fetched += 1;
         if reader.budget.counts_bytes() {
             reader.stats.bytes_fetched += row.encoded_len() as u64;
         }
         if !self.plan.filter_accepts(row.values()) {
             reader.stats.rows_filtered += 1;
-            return None;
+            return Ok(None);
         }
-        self.order.compare(&*row, carried).is_eq().then_some(row)
+        Ok(self.order.compare(&*row, carried).is_eq().then_some(row))
     }
 
     /// The page when the traversal ends with the rows taken.
