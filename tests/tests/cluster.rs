@@ -74,6 +74,9 @@ fn queries(t: &str) -> Vec<String> {
         "SELECT * FROM {t} WHERE city = 'c2' ORDER BY tag DESC, age LIMIT 8",
         "SELECT * FROM {t} WHERE city = 'c1' OR tag = 'red' LIMIT 9 WITH (max_examined = 4)",
         "SELECT * FROM {t} WHERE id > 40 ORDER BY id DESC LIMIT 11 OFFSET 3",
+        // Primary-key gets: the embedded point path must not serve them.
+        "SELECT * FROM {t} WHERE id = 17",
+        "SELECT * FROM {t} WHERE id = 99999",
     ]
     .iter()
     .map(|q| q.replace("{t}", t))
@@ -225,6 +228,10 @@ fn an_ordered_page_of_100_over_16_shards_needs_at_most_2_round_trips_per_shard()
     let page = db.query("SELECT * FROM t WHERE id = 77", None).unwrap();
     assert_eq!(ids(&page), vec![77]);
     assert_eq!(handle.round_trips() - handle.catalog_reads() - before, 1);
+    // So does a prepared get with a parameter (never the local maps).
+    let get = db.prepare("SELECT * FROM t WHERE id = ?").unwrap();
+    let page = get.query(keyset::params![78], None).unwrap();
+    assert_eq!(ids(&page), vec![78]);
 }
 
 fn message(e: impl std::fmt::Display) -> String {

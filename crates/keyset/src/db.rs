@@ -209,6 +209,7 @@ impl Db {
                 report: None,
                 ctx,
                 statements: StatementCache::default(),
+                columns: ColumnNames::default(),
             }),
         })
     }

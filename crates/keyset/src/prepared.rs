@@ -144,7 +144,9 @@ impl Parsed {
     /// the kept plan is a point get, its table's schema is unchanged and
     /// the values make a key by themselves (`PointTemplate::key`).
     fn point_page(&self, db: &Db, params: &Params) -> Option<Page> {
-        if !db.exec_context().options.point_lookups {
+        // A cluster's rows are not in the local store: its gets go through
+        // the executor's streams.
+        if !db.exec_context().options.point_lookups || db.cluster().is_some() {
             return None;
         }
         let point = self

@@ -54,6 +54,10 @@ pub fn point_lookup(
 /// The first page of `plan` read by one lookup, or `None` when the plan
 /// must take the streaming path (see the module header).
 pub(super) fn point_page(table: &TableView, plan: &Plan, ctx: &ExecContext) -> Option<Page> {
+    // Rows held remotely (a cluster) are read through the streams' source.
+    if table.remote().is_some() {
+        return None;
+    }
     let key = single_key(plan, ctx)?;
     let shard = single_shard(&plan.shards, table.shards().len())?;
     let key = RawDataKey::encode(table.def().id, key);
