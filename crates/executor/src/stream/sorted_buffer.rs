@@ -205,8 +205,6 @@ pub struct SortedBuffer {
     /// The items are complete only up to this key (carried keys cut
     /// short): past it, the range is collected again.
     valid_until: Option<Bytes>,
-    /// Collecting for the second time in this page (past `valid_until`).
-    again: bool,
 }
 
 impl std::fmt::Debug for SortedBuffer {
@@ -241,7 +239,6 @@ impl SortedBuffer {
             collected: false,
             cuts: None,
             valid_until: None,
-            again: false,
         }
     }
 
@@ -417,11 +414,10 @@ impl SortedBuffer {
             ));
         };
         self.sources = vec![(cuts.reopen)()?];
-        cuts.anchor = Some(until.clone());
+        cuts.anchor = Some(until);
         self.quota.release(self.items.len());
         self.items.clear();
         self.next = 0;
-        self.again = true;
         self.collect()
     }
 }
