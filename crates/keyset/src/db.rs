@@ -441,11 +441,7 @@ impl Db {
                 columns,
                 rows,
             } => {
-                if let Some(def) = self.table(&table) {
-                    write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
-                }
-                let mut batch = Batch::new();
-                write::insert(&mut batch, &table, columns.as_deref(), rows)?;
+                let batch = self.insert_batch(&table, columns.as_deref(), rows)?;
                 let info = store.commit(&batch)?;
                 Ok(Outcome::Changed(info.puts as u64))
             }
@@ -504,11 +500,7 @@ impl Db {
                 columns,
                 rows,
             } => {
-                if let Some(def) = self.table(&table) {
-                    write::refuse_repeated_keys(&def, columns.as_deref(), &rows)?;
-                }
-                let mut batch = Batch::new();
-                write::insert(&mut batch, &table, columns.as_deref(), rows)?;
+                let batch = self.insert_batch(&table, columns.as_deref(), rows)?;
                 Ok(Outcome::Changed(cluster.commit(&batch)?))
             }
             Statement::Update {
@@ -528,6 +520,22 @@ impl Db {
                 Ok(Outcome::Explain(self.explain_plan(&self.plan(&query)?)))
             }
         }
+    }
+
+    /// The batch of an INSERT outside a transaction, refused when it
+    /// repeats a key.
+    fn insert_batch(
+        &self,
+        table: &str,
+        columns: Option<&[String]>,
+        rows: Vec<Vec<keyset_store::Value>>,
+    ) -> Result<Batch> {
+        if let Some(def) = self.table(table) {
+            write::refuse_repeated_keys(&def, columns, &rows)?;
+        }
+        let mut batch = Batch::new();
+        write::insert(&mut batch, table, columns, rows)?;
+        Ok(batch)
     }
 
     /// Runs `work` as a transaction of its own, again when its commit

@@ -142,6 +142,40 @@ fn table_def(tx: &Transaction, table: &str) -> Result<std::sync::Arc<TableDef>> 
         })?)
 }
 
+/// The columns an UPDATE's `SET` assigns, with their values bound to the
+/// table.
+fn bind_assignments(
+    def: &TableDef,
+    assignments: &[(String, SetExpr)],
+) -> Result<Vec<(usize, BoundSet)>> {
+    let mut positions = Vec::with_capacity(assignments.len());
+    for (column, value) in assignments {
+        let at = def
+            .column_index(column)
+            .ok_or_else(|| PlanError::UnknownColumn {
+                table: def.name.clone(),
+                column: column.clone(),
+            })?;
+        positions.push((at, value.bind(def)?));
+    }
+    Ok(positions)
+}
+
+/// Row `old` after the assignments `set`; every SET value computes from
+/// the row as it was. An arithmetic error names the column and the row.
+fn updated(def: &TableDef, set: &[(usize, BoundSet)], old: &[Value]) -> Result<Vec<Value>> {
+    let mut new = old.to_vec();
+    for (at, value) in set {
+        new[*at] = value.eval(old).map_err(|source| PlanError::Arithmetic {
+            table: def.name.clone(),
+            column: def.columns[*at].name.clone(),
+            key: key_text(&primary_key(def, old)),
+            source: Box::new(source),
+        })?;
+    }
+    Ok(new)
+}
+
 /// UPDATE inside `tx`: reads the targets in its view and buffers the new
 /// rows in it.
 pub(crate) fn update(
@@ -151,30 +185,11 @@ pub(crate) fn update(
     filter: Option<Expr>,
 ) -> Result<u64> {
     let def = table_def(tx, table)?;
-    let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
-    for (column, value) in assignments {
-        let at = def
-            .column_index(column)
-            .ok_or_else(|| PlanError::UnknownColumn {
-                table: def.name.clone(),
-                column: column.clone(),
-            })?;
-        positions.push((at, value.bind(&def)?));
-    }
+    let set = bind_assignments(&def, assignments)?;
     let rows = targets(tx, table, filter)?;
     let mut changes = Vec::with_capacity(rows.len());
     for old in &rows {
-        let mut new = old.clone();
-        for (at, value) in &positions {
-            // Every SET value computes from the row as it was.
-            new[*at] = value.eval(old).map_err(|source| PlanError::Arithmetic {
-                table: def.name.clone(),
-                column: def.columns[*at].name.clone(),
-                key: key_text(&primary_key(&def, old)),
-                source: Box::new(source),
-            })?;
-        }
-        changes.push((primary_key(&def, old), new));
+        changes.push((primary_key(&def, old), updated(&def, &set, old)?));
     }
     // Keys that move are deleted first, so that two rows may swap keys
     // and a new key is refused only if a row that stays holds it.
@@ -238,33 +253,16 @@ pub(crate) fn planned_update(
     let def = db.table(table).ok_or_else(|| PlanError::UnknownTable {
         table: table.to_owned(),
     })?;
-    let mut positions: Vec<(usize, BoundSet)> = Vec::with_capacity(assignments.len());
-    for (column, value) in assignments {
-        let at = def
-            .column_index(column)
-            .ok_or_else(|| PlanError::UnknownColumn {
-                table: def.name.clone(),
-                column: column.clone(),
-            })?;
-        positions.push((at, value.bind(&def)?));
-    }
+    let set = bind_assignments(&def, assignments)?;
     let rows = live_targets(db, table, filter)?;
     let mut moved = Batch::new();
-    let mut kept = Batch::new();
+    let mut kept = Vec::new();
     let mut inserted = Vec::new();
     for old in &rows {
-        let mut new = old.clone();
-        for (at, value) in &positions {
-            new[*at] = value.eval(old).map_err(|source| PlanError::Arithmetic {
-                table: def.name.clone(),
-                column: def.columns[*at].name.clone(),
-                key: key_text(&primary_key(&def, old)),
-                source: Box::new(source),
-            })?;
-        }
+        let new = updated(&def, &set, old)?;
         let old_key = primary_key(&def, old);
         if old_key == primary_key(&def, &new) {
-            kept.put(table, new);
+            kept.push(new);
         } else {
             moved.delete(table, old_key);
             inserted.push(new);
@@ -273,14 +271,8 @@ pub(crate) fn planned_update(
     for new in inserted {
         moved.insert(table, RowInput::Positional(new));
     }
-    for op in kept.ops() {
-        if let keyset_store::BatchOp::Put {
-            row: RowInput::Positional(values),
-            ..
-        } = op
-        {
-            moved.put(table, values.clone());
-        }
+    for new in kept {
+        moved.put(table, new);
     }
     Ok(moved)
 }
