@@ -24,7 +24,7 @@ use crate::error::ExecError;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
-use crate::stream::sorted_buffer::{CollectionLog, COLLECTING};
+use crate::stream::sorted_buffer::{BufferProgress, CollectionLog, COLLECTING};
 use crate::stream::{OrderedKeyStream, Step};
 
 /// What the take phase consumed.
@@ -133,45 +133,32 @@ pub(super) fn stream_page(
 
     // A budget stop hands the sort buffers' progress on, relative to the
     // last position consumed (or the page's anchor).
-    let carry = if run.stop.is_budget() {
-        let at = run.consumed().cloned().or_else(|| anchor.clone());
+    // A budget stop hands the sort buffers' progress on, relative to the
+    // last position consumed (or the page's anchor).
+    let carried = if run.stop.is_budget() {
+        let at = run.consumed().or(anchor.as_ref()).cloned();
         let (carried, left_out) = log.carry_at(traverse, |_| Some(at.clone()));
-        Some((at, carried, left_out))
+        // A buffer left out collected a second time, yielding its carried
+        // keys to an eager drain, which consumed nothing: resuming would
+        // do the same again, so the page fails as an eager drain does.
+        if run.cut_collecting && !left_out.is_empty() {
+            return Err(ExecError::Interrupted {
+                reason: run.stop,
+                phase: COLLECTING,
+            });
+        }
+        carried
     } else {
-        None
+        Vec::new()
     };
-    let (next, prev) = match carry {
-        Some((_, carried, left_out)) if run.cut_collecting => {
-            // A buffer left out collected a second time, yielding its
-            // carried keys to an eager drain, which consumed nothing:
-            // resuming would do the same again, so the page fails as an
-            // eager drain does.
-            if !left_out.is_empty() {
-                return Err(ExecError::Interrupted {
-                    reason: run.stop,
-                    phase: COLLECTING,
-                });
-            }
-            // Nothing was consumed: no row before this page's start is
-            // known to this page, so it hands out no cursor back.
-            let onward = minter.collecting(backward, anchor.as_ref(), run.skip_left, carried)?;
-            if backward {
-                (None, Some(onward))
-            } else {
-                (Some(onward), None)
-            }
-        }
-        Some((at, carried, _)) if !carried.is_empty() => {
-            let (next, prev) = adjacent_cursors(&minter, &run, backward, first_page)?;
-            let onward = minter.collecting(backward, at.as_ref(), run.skip_left, carried)?;
-            if backward {
-                (next, Some(onward))
-            } else {
-                (Some(onward), prev)
-            }
-        }
-        _ => adjacent_cursors(&minter, &run, backward, first_page)?,
-    };
+    let (next, prev) = adjacent_cursors(
+        &minter,
+        &run,
+        backward,
+        first_page,
+        anchor.as_ref(),
+        carried,
+    )?;
     if backward {
         run.rows.reverse();
     }
@@ -185,23 +172,31 @@ pub(super) fn stream_page(
     })
 }
 
-/// The `next` and `prev` cursors of a page that consumed `run`.
+/// The `next` and `prev` cursors of a page that started after `anchor` and
+/// consumed `run`; the onward one carries the sort buffers' progress
+/// `carried`, if any.
 fn adjacent_cursors(
     minter: &Minter<'_>,
     run: &Run,
     backward: bool,
     first_page: bool,
+    anchor: Option<&Bytes>,
+    carried: Vec<(u64, BufferProgress)>,
 ) -> Result<(Option<Cursor>, Option<Cursor>), ExecError> {
     let stopped_by_budget = run.stop.is_budget();
     // Onward (in the traversal's direction): after the last row, or after
     // the last key consumed when a budget cut the page (it may have consumed
-    // keys past the last row).
+    // keys past the last row; a page cut while its sort buffers collected
+    // consumed nothing and resumes after its own anchor).
     let onward = if stopped_by_budget {
-        run.consumed()
+        run.consumed().or(anchor)
     } else {
         run.last.as_ref()
     };
     let onward = match (run.more(), onward) {
+        (true, at) if !carried.is_empty() => {
+            Some(minter.collecting(backward, at, run.skip_left, carried)?)
+        }
         (true, Some(at)) => Some(minter.at_position(backward, at, run.skip_left)?),
         (true, None) => {
             return Err(ExecError::internal(
