@@ -270,8 +270,14 @@ impl TableView {
         self.seq
     }
 
-    /// The row under a data key in this view.
+    /// The row under a data key in this view's local maps. A remote view
+    /// (a cluster's) holds no rows locally: read it through
+    /// [`TableView::remote`] instead.
     pub fn get(&self, key: &RawDataKey) -> Option<RowRef> {
+        debug_assert!(
+            self.remote.is_none(),
+            "TableView::get on a remote view reads empty local maps"
+        );
         let shard = self.table.shard_for_key(key).ok()?;
         self.data_map(shard)?.get(key.as_bytes())
     }
