@@ -103,13 +103,7 @@ impl<'a> Minter<'a> {
         positions: &[ShardPosition],
         offset_left: usize,
     ) -> Result<Cursor, ExecError> {
-        let positions = positions
-            .iter()
-            .map(|p| match p {
-                ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
-                other => other.clone(),
-            })
-            .collect();
+        let positions = self.anchor_positions(positions);
         let anchor = match offset_left {
             0 => Anchor::Frontier(positions),
             left => Anchor::FrontierSkip {
@@ -118,6 +112,18 @@ impl<'a> Minter<'a> {
             },
         };
         self.seal(false, anchor)
+    }
+
+    /// Frontier positions (stream positions) as a cursor holds them
+    /// (anchor keys).
+    fn anchor_positions(&self, positions: &[ShardPosition]) -> Vec<ShardPosition> {
+        positions
+            .iter()
+            .map(|p| match p {
+                ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
+                other => other.clone(),
+            })
+            .collect()
     }
 
     /// The anchor key of a stream position: index positions are raw index
@@ -182,13 +188,7 @@ impl<'a> Minter<'a> {
         offset_left: usize,
         progress: Vec<(u64, BufferProgress)>,
     ) -> Result<Cursor, ExecError> {
-        let positions = positions
-            .iter()
-            .map(|p| match p {
-                ShardPosition::After(position) => ShardPosition::After(self.anchor_key(position)),
-                other => other.clone(),
-            })
-            .collect();
+        let positions = self.anchor_positions(positions);
         self.seal_collecting(false, None, positions, offset_left, progress)
     }
 

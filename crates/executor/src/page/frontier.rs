@@ -25,7 +25,7 @@ use crate::error::ExecError;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
-use crate::stream::sorted_buffer::{CollectionLog, COLLECTING};
+use crate::stream::sorted_buffer::CollectionLog;
 use crate::stream::unordered::{Arrival, UnorderedMerge};
 use crate::stream::Step;
 
@@ -37,8 +37,6 @@ struct Run {
     skip_left: usize,
     stop: StopReason,
     stats: PageStats,
-    /// A budget cut a sort buffer's collection.
-    cut_collecting: bool,
 }
 
 /// The position of every shard the plan reads, and where each started.
@@ -183,7 +181,7 @@ pub(super) fn frontier_page(
         // a second time past keys it yielded: its shard's keys reach the
         // page before its error, so a page that consumed none of them was
         // stopped by another shard, and the next page still moves on.)
-        _ if run.cut_collecting || run.stop.is_budget() => {
+        _ if run.stop.is_budget() => {
             let (carried, _left_out) = log.carry_at(direction, |ordinal| {
                 let slot = shards.iter().position(|&s| s as u64 == ordinal >> 32)?;
                 match &frontier.now[slot] {
@@ -226,7 +224,6 @@ fn take_arrivals(
         skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
-        cut_collecting: false,
     };
     let mut open = frontier.open.len();
     let mut skip = offset;
@@ -246,15 +243,11 @@ fn take_arrivals(
         let arrival = match merge.next_arrival() {
             Ok(arrival) => arrival,
             // A budget cut a sort buffer's collection in a shard's worker.
-            Err(ExecError::Interrupted { reason, phase })
-                if phase == COLLECTING && log.cut().is_some() =>
-            {
-                run.stop = reason;
+            Err(error) => {
+                run.stop = log.cut_by(&error).ok_or(error)?;
                 run.skip_left = skip;
-                run.cut_collecting = true;
                 break;
             }
-            Err(error) => return Err(error),
         };
         let Some(arrival) = arrival else {
             // Every worker exited before its shard ended: while the page

@@ -266,15 +266,13 @@ fn take_rows(
             // A budget cut a sort buffer's collection: the page stops as
             // any budget stops it, or, having consumed nothing, with the
             // buffers' progress.
-            Err(ExecError::Interrupted { reason, phase })
-                if phase == COLLECTING && log.cut().is_some() =>
-            {
+            Err(error) => {
+                let reason = log.cut_by(&error).ok_or(error)?;
                 run.stop = reason;
                 run.skip_left = skip;
                 run.cut_collecting = run.consumed().is_none();
                 break;
             }
-            Err(error) => return Err(error),
         };
         let Some(step) = step else {
             run.stop = StopReason::Exhausted;

@@ -114,9 +114,15 @@ impl CollectionLog {
         self.lock().progress.insert(ordinal, (from, progress));
     }
 
-    /// Why a collection of the page was cut, if one was.
-    pub fn cut(&self) -> Option<StopReason> {
-        self.lock().cut
+    /// Why a collection of the page was cut, when `error` is that cut
+    /// reaching the page (`None` for every other error).
+    pub fn cut_by(&self, error: &ExecError) -> Option<StopReason> {
+        match error {
+            ExecError::Interrupted { reason, phase } if *phase == COLLECTING => {
+                self.lock().cut.map(|_| *reason)
+            }
+            _ => None,
+        }
     }
 
     /// The progress of every buffer as a page that consumed up to `at`

@@ -21,7 +21,7 @@ use crate::page::{PageStats, StopReason};
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
-use crate::stream::sorted_buffer::{BufferProgress, CollectionLog, COLLECTING};
+use crate::stream::sorted_buffer::{BufferProgress, CollectionLog};
 use crate::stream::{OrderedKeyStream, Step};
 
 /// How a pass ended.
@@ -180,16 +180,13 @@ impl PassReader<'_> {
             }
             let step = match root.next_key() {
                 Ok(step) => step,
-                Err(ExecError::Interrupted { reason, phase })
-                    if phase == COLLECTING && log.cut().is_some() =>
-                {
+                Err(error) => {
                     return Ok(Some(Stop {
-                        reason,
+                        reason: log.cut_by(&error).ok_or(error)?,
                         at: last,
                         collecting: true,
                     }));
                 }
-                Err(error) => return Err(error),
             };
             let Some(step) = step else {
                 return Ok(None);
