@@ -41,9 +41,6 @@ struct Run {
     skip_left: usize,
     stop: StopReason,
     stats: PageStats,
-    /// A budget cut a sort buffer's collection before the page consumed
-    /// anything: the cursor carries the buffers' progress.
-    cut_collecting: bool,
 }
 
 /// The last position a page consumed, without cloning the key of every
@@ -133,15 +130,14 @@ pub(super) fn stream_page(
 
     // A budget stop hands the sort buffers' progress on, relative to the
     // last position consumed (or the page's anchor).
-    // A budget stop hands the sort buffers' progress on, relative to the
-    // last position consumed (or the page's anchor).
     let carried = if run.stop.is_budget() {
         let at = run.consumed().or(anchor.as_ref()).cloned();
         let (carried, left_out) = log.carry_at(traverse, |_| Some(at.clone()));
         // A buffer left out collected a second time, yielding its carried
         // keys to an eager drain, which consumed nothing: resuming would
         // do the same again, so the page fails as an eager drain does.
-        if run.cut_collecting && !left_out.is_empty() {
+        // (A budget stop that consumed nothing is a collection cut.)
+        if run.consumed().is_none() && !left_out.is_empty() {
             return Err(ExecError::Interrupted {
                 reason: run.stop,
                 phase: COLLECTING,
@@ -244,7 +240,6 @@ fn take_rows(
         skip_left: 0,
         stop: StopReason::Exhausted,
         stats: PageStats::default(),
-        cut_collecting: false,
     };
     let mut skip = offset;
     let counts_bytes = budget.counts_bytes();
@@ -270,7 +265,6 @@ fn take_rows(
                 let reason = log.cut_by(&error).ok_or(error)?;
                 run.stop = reason;
                 run.skip_left = skip;
-                run.cut_collecting = run.consumed().is_none();
                 break;
             }
         };
