@@ -440,12 +440,8 @@ fn carry_from(
         return Some(progress.clone());
     }
     // Moved on: only a finished collection, and only forward of its start.
-    let forward = match (from, at) {
-        (_, None) => false,
-        (None, Some(_)) => true,
-        (Some(from), Some(at)) => reaches(direction, at, from, false),
-    };
     let at = at?;
+    let forward = from.is_none_or(|from| reaches(direction, at, from, false));
     if progress.scan.is_some() || !forward {
         return None;
     }
