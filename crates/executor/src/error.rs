@@ -3,7 +3,7 @@
 //! `CursorError` (from `cursor/`); nothing here is raised by a panic.
 
 use crate::cursor::CursorError;
-use crate::page::StopReason;
+use crate::stop::StopReason;
 
 /// Why a page could not be produced.
 #[derive(Debug, thiserror::Error)]

@@ -1,17 +1,20 @@
 //! keyset-executor: runs a [`keyset_plan::Plan`] one page at a time.
 //!
 //! `stream/` yields keys in strict order and never decides what a page is;
-//! `page/` and `topk/` apply the phase order of DESIGN.md section 5, budgets
-//! and `next`/`prev` cursors; `cursor/` owns the token and its validation.
-//! Nothing here writes to the store or plans a query.
+//! `page/` (with `page/topk/`) applies the phase order of DESIGN.md section
+//! 5, budgets and `next`/`prev` cursors; `cursor/` owns the token, its
+//! validation and its minting from stream positions; `stop.rs` says why a
+//! page ended. Dependencies run one way: `stop`, then `stream`, then
+//! `cursor`'s minting, then `page`. Nothing here writes to the store or
+//! plans a query.
 
 pub mod context;
 pub mod cursor;
 pub mod error;
 pub mod observer;
 pub mod page;
+pub mod stop;
 pub mod stream;
-mod topk;
 
 pub use context::{CancelToken, ExecContext, ExecOptions};
 pub use cursor::{
@@ -21,7 +24,7 @@ pub use cursor::{
 pub use error::ExecError;
 pub use observer::{CountingObserver, MergeObserver, ShardFinish};
 pub use page::{
-    count_rows, execute_page, point_lookup, Count, Page, PageStats, PointRead, StopReason,
-    COUNT_CHUNK,
+    count_rows, execute_page, point_lookup, Count, Page, PageStats, PointRead, COUNT_CHUNK,
 };
+pub use stop::StopReason;
 pub use stream::{KeyItem, OrderedKeyStream, Step};

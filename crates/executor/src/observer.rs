@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use keyset_store::catalog::MAX_SHARDS;
 
-use crate::page::StopReason;
+use crate::stop::StopReason;
 
 /// Why a shard's stream stopped being read in a page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

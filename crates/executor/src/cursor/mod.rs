@@ -1,12 +1,16 @@
-//! Cursors: the tamper-proof continuation token of DESIGN.md section 6 and
-//! its validation against the plan being resumed.
+//! Cursors: the tamper-proof continuation token of DESIGN.md section 6, its
+//! validation against the plan being resumed, and the minting of a page's
+//! tokens from stream positions (`mint.rs`).
 //!
 //! This module owns the token's bytes, its MAC and every check of a resumed
-//! token; it never reads rows or keys from the store and never decides where
-//! a page starts (the page materializer turns a validated anchor into bounds).
+//! token; it never reads rows or keys from the store. Dependencies run one
+//! way: streams know nothing of pages or minting, pages use streams and
+//! mint through here, and minting reads only stream positions (`KeySpace`,
+//! sort-buffer progress), never a page.
 
 mod collecting;
 mod error;
+mod mint;
 mod pass;
 mod pass_checks;
 mod token;
@@ -21,6 +25,7 @@ use keyset_store::{Direction, Value};
 pub(crate) use collecting::fit_collecting;
 pub use collecting::{CarriedBuffer, Collecting};
 pub use error::CursorError;
+pub(crate) use mint::{countable, Minter, Start};
 pub(crate) use pass::fit_pass;
 pub use pass::{SortedPass, SortedRow};
 pub use token::Cursor;

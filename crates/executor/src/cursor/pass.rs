@@ -1,7 +1,7 @@
 //! The state of a top-k pass carried by a cursor (`Anchor::SortedPass`):
 //! its fields, their bytes, and how many carried rows fit in a token. This
 //! file owns the layout only; whether a pass fits the query it resumes is
-//! `pass_checks.rs`'s job, and what a page does with it is `crate::topk`'s.
+//! `pass_checks.rs`'s job, and what a page does with it is `crate::page::topk`'s.
 
 use bytes::Bytes;
 use keyset_store::bin::{read_varint, varint_len, write_varint, Reader};

@@ -107,7 +107,7 @@ fn inconsistent(reason: &str) -> Result<(), CursorError> {
 
 /// The full order key of a top-k plan over carried rows: the ORDER BY
 /// values term by term, then the data key; reversed for a backward pass.
-/// It must agree with the order `crate::topk` keeps its rows in.
+/// It must agree with the order `crate::page::topk` keeps its rows in.
 struct RowOrder<'a> {
     terms: &'a [OrderColumn],
     backward: bool,

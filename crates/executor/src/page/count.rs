@@ -12,7 +12,8 @@ use keyset_store::ReadView;
 use crate::context::ExecContext;
 use crate::cursor::Cursor;
 use crate::error::ExecError;
-use crate::page::{execute_page, PageStats, StopReason};
+use crate::page::{execute_page, PageStats};
+use crate::stop::StopReason;
 
 /// Rows one internal page of a count holds (memory is O(chunk)).
 pub const COUNT_CHUNK: usize = 4096;

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use keyset_plan::Plan;
 use keyset_store::{Direction, RowRef, TableView};
 
-use super::cursors::Minter;
-use super::{Page, PageStats, StopReason};
+use super::{Page, PageStats};
 use crate::context::ExecContext;
+use crate::cursor::Minter;
 use crate::cursor::{CursorError, CursorState, ShardPosition};
 use crate::error::ExecError;
+use crate::stop::StopReason;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;

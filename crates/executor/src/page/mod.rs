@@ -3,87 +3,32 @@
 //! rows with their `next`/`prev` cursors, the reason the page stopped and
 //! what it cost. Streaming plans are materialized in `streaming.rs`, plans
 //! merged unordered across shards (shard-frontier cursors) in
-//! `frontier.rs`, top-k plans in `crate::topk`, first pages of a one-key
+//! `frontier.rs`, top-k plans in `crate::page::topk`, first pages of a one-key
 //! plan by a single lookup in `point.rs`; `cursors.rs` turns stream
 //! positions into tokens. A budget may stop any phase of any page; the
 //! page then says why and carries a cursor that resumes where it stopped.
 
 mod count;
-mod cursors;
 mod frontier;
 mod point;
 mod streaming;
+mod topk;
 
-use std::fmt;
-
+use bytes::Bytes;
 use keyset_plan::{CursorKind, OrderStrategy, Plan};
-use keyset_store::{ReadView, Row, RowRef, TableView, Value};
+use keyset_store::{Direction, ReadView, Row, RowRef, TableView, Value};
 
 use crate::context::ExecContext;
 use crate::cursor::{open_cursor, Cursor, CursorError};
 use crate::error::ExecError;
+use crate::stop::StopReason;
 
 /// Most primary keys one sort buffer's progress carries in a cursor (the
 /// token's size limit may cut them further).
 pub(crate) const MAX_CARRIED_KEYS: usize = 256;
 
 pub use count::{count_rows, Count, COUNT_CHUNK};
-pub(crate) use cursors::{countable, Minter};
 pub use point::{point_lookup, PointRead};
-
-/// Why a page ended. Never make a caller guess from a short page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StopReason {
-    /// The traversal has no more rows: the page carries no `next` cursor.
-    Exhausted,
-    /// The page holds `limit` rows and more rows follow.
-    Limit,
-    /// `max_examined` keys were examined.
-    ScanBudget,
-    /// `max_bytes` bytes of rows were fetched.
-    ByteBudget,
-    /// The deadline passed.
-    Deadline,
-    /// The caller cancelled the query.
-    Cancelled,
-}
-
-impl StopReason {
-    /// The name used in JSON output and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            StopReason::Exhausted => "Exhausted",
-            StopReason::Limit => "Limit",
-            StopReason::ScanBudget => "ScanBudget",
-            StopReason::ByteBudget => "ByteBudget",
-            StopReason::Deadline => "Deadline",
-            StopReason::Cancelled => "Cancelled",
-        }
-    }
-
-    /// Whether a budget, the deadline or cancellation ended the page (so it
-    /// may be short or empty and still carry a cursor).
-    pub fn is_budget(self) -> bool {
-        !matches!(self, StopReason::Exhausted | StopReason::Limit)
-    }
-
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            StopReason::Exhausted => "the traversal ended",
-            StopReason::Limit => "the page was full",
-            StopReason::ScanBudget => "the scan budget ran out",
-            StopReason::ByteBudget => "the byte budget ran out",
-            StopReason::Deadline => "the deadline passed",
-            StopReason::Cancelled => "the query was cancelled",
-        }
-    }
-}
-
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What one page cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -176,7 +121,7 @@ pub fn execute_page(
         OrderStrategy::Stream(direction) => {
             streaming::stream_page(table, plan, direction, resume.as_ref(), ctx)
         }
-        OrderStrategy::TopK => crate::topk::topk_page(table, plan, resume.as_ref(), ctx),
+        OrderStrategy::TopK => topk::topk_page(table, plan, resume.as_ref(), ctx),
     }
 }
 
@@ -209,4 +154,26 @@ fn current_table(view: &ReadView, plan: &Plan) -> Result<TableView, ExecError> {
         });
     }
     Ok(table)
+}
+
+/// Strict advancement (DESIGN.md section 6): whatever `what` (a page, a
+/// top-k pass) consumed first lies strictly past the position it resumed
+/// from, in `direction`. A failure is a bug in the executor, never in the
+/// caller's cursor (that was validated before).
+pub(crate) fn check_advance(
+    what: &str,
+    direction: Direction,
+    anchor: Option<&Bytes>,
+    consumed: Option<&Bytes>,
+) -> Result<(), ExecError> {
+    match (anchor, consumed) {
+        (Some(anchor), Some(consumed)) if !direction.precedes(&anchor[..], &consumed[..]) => {
+            Err(ExecError::internal(format!(
+                "{what} resumed after {} consumed {}, which is not past it",
+                keyset_store::key::hex(anchor),
+                keyset_store::key::hex(consumed)
+            )))
+        }
+        _ => Ok(()),
+    }
 }

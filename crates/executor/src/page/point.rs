@@ -11,8 +11,9 @@
 use keyset_plan::{AccessPath, Budget, CursorKind, OrderStrategy, Plan, ShardSet};
 use keyset_store::{RawDataKey, RowRef, TableView, Value};
 
-use super::{Page, PageStats, StopReason};
+use super::{Page, PageStats};
 use crate::context::ExecContext;
+use crate::stop::StopReason;
 
 /// What one primary-key lookup read: the row, if the key holds one that
 /// the filter accepts, and what that cost, counted as a by-keys stream

@@ -16,11 +16,11 @@ use bytes::Bytes;
 use keyset_plan::Plan;
 use keyset_store::{Direction, RowRef, TableView};
 
-use super::cursors::{Minter, Start};
-use super::{Page, PageStats, StopReason};
+use super::{check_advance, Page, PageStats};
 use crate::context::ExecContext;
-use crate::cursor::{Cursor, CursorState};
+use crate::cursor::{Cursor, CursorState, Minter, Start};
 use crate::error::ExecError;
+use crate::stop::StopReason;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
@@ -126,7 +126,7 @@ pub(super) fn stream_page(
     let mut budget = PageBudget::new(plan.budget, ctx.cancel.clone());
     let mut run = take_rows(root.as_mut(), plan, offset, &mut budget, &meter, &log)?;
     builder.tracker().close(run.stop);
-    check_advance(traverse, anchor.as_ref(), run.consumed())?;
+    check_advance("a page", traverse, anchor.as_ref(), run.consumed())?;
 
     // A budget stop hands the sort buffers' progress on, relative to the
     // last position consumed (or the page's anchor).
@@ -309,23 +309,4 @@ fn take_rows(
     run.stats.keys_examined = meter.examined();
     run.stats.peak_buffered = meter.peak_buffered();
     Ok(run)
-}
-
-/// Strict advancement: whatever a page consumed lies strictly past the
-/// anchor it started from.
-fn check_advance(
-    direction: Direction,
-    anchor: Option<&Bytes>,
-    consumed: Option<&Bytes>,
-) -> Result<(), ExecError> {
-    match (anchor, consumed) {
-        (Some(anchor), Some(consumed)) if !direction.precedes(&anchor[..], &consumed[..]) => {
-            Err(ExecError::internal(format!(
-                "a page resumed after {} consumed {}, which is not past it",
-                keyset_store::key::hex(anchor),
-                keyset_store::key::hex(consumed)
-            )))
-        }
-        _ => Ok(()),
-    }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use keyset_plan::Budget;
 
 use crate::context::CancelToken;
-use crate::page::StopReason;
+use crate::stop::StopReason;
 
 /// Steps between two readings of the clock when a deadline is set.
 const DEADLINE_CHECK_EVERY: u32 = 32;

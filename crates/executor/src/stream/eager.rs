@@ -142,7 +142,7 @@ mod tests {
 
     use super::*;
     use crate::context::CancelToken;
-    use crate::page::StopReason;
+    use crate::stop::StopReason;
     use crate::stream::testing::{drain, ListStream};
 
     fn lists(direction: Direction) -> Vec<BoxStream> {

@@ -10,13 +10,12 @@ use std::cmp::Ordering;
 use bytes::Bytes;
 use keyset_store::{Direction, RowRef};
 
-use super::{compare_positions, reaches, BoxStream, KeyItem, OrderedKeyStream, Step};
+use super::{BoxStream, KeyItem, OrderedKeyStream, Position, Step};
 use crate::error::ExecError;
 
+/// A child's head: where it stands, and its row when that is a key.
 struct Head {
-    position: Bytes,
-    /// From a `Passed` step: the child's next key is after `position`.
-    past: bool,
+    at: Position,
     row: Option<RowRef>,
 }
 
@@ -49,7 +48,7 @@ impl Intersection {
     }
 
     fn compare(&self, a: &Head, b: &Head) -> Ordering {
-        compare_positions(self.direction, &a.position, a.past, &b.position, b.past)
+        a.at.order(self.direction, &b.at)
     }
 
     fn compare_indexes(&self, a: usize, b: usize) -> Ordering {
@@ -66,19 +65,11 @@ impl Intersection {
             if head.is_some() {
                 continue;
             }
-            *head = match child.next_key()? {
-                None => return Ok(false),
-                Some(Step::Key(item)) => Some(Head {
-                    position: item.key,
-                    past: false,
-                    row: Some(item.row),
-                }),
-                Some(Step::Passed(position)) => Some(Head {
-                    position,
-                    past: true,
-                    row: None,
-                }),
+            let Some(step) = child.next_key()? else {
+                return Ok(false);
             };
+            let (at, row) = Position::of(step);
+            *head = Some(Head { at, row });
         }
         Ok(true)
     }
@@ -127,48 +118,45 @@ impl OrderedKeyStream for Intersection {
         if self.compare_indexes(furthest, first) == Ordering::Equal {
             // All heads are the same key (a `Passed` head is never equal to
             // a key, and equal `Passed` heads hold no row).
-            let aligned = self.heads[furthest].as_ref().is_some_and(|h| !h.past);
+            let aligned = self.heads[furthest].as_ref().is_some_and(|h| !h.at.past);
             if aligned {
-                let mut heads = std::mem::take(&mut self.heads);
-                let row = heads
+                let row = self
+                    .heads
                     .iter_mut()
                     .find_map(|h| h.as_mut().and_then(|h| h.row.take()));
-                let key = heads[furthest]
+                let key = self.heads[furthest]
                     .take()
-                    .map(|h| h.position)
+                    .map(|h| h.at.bytes)
                     .ok_or_else(|| ExecError::internal("intersection head vanished"))?;
-                self.heads = (0..heads.len()).map(|_| None).collect();
+                // Every child moves on; the heads' slots are reused.
+                self.heads.iter_mut().for_each(|h| *h = None);
                 let row = row.ok_or_else(|| ExecError::internal("aligned heads without a row"))?;
                 return Ok(Some(Step::Key(KeyItem { key, row })));
             }
         }
-        let (target, target_past) = match &self.heads[furthest] {
-            Some(h) => (h.position.clone(), h.past),
+        let target = match &self.heads[furthest] {
+            Some(h) => Position {
+                bytes: h.at.bytes.clone(),
+                past: h.at.past,
+            },
             None => return Err(ExecError::internal("intersection head vanished")),
         };
         let passed = match &self.heads[first] {
-            Some(h) => h.position.clone(),
+            Some(h) => h.at.bytes.clone(),
             None => return Err(ExecError::internal("intersection head vanished")),
         };
         for i in 0..self.children.len() {
             let Some(head) = &self.heads[i] else {
                 continue;
             };
-            let order = compare_positions(
-                self.direction,
-                &head.position,
-                head.past,
-                &target,
-                target_past,
-            );
-            match order {
+            match head.at.order(self.direction, &target) {
                 Ordering::Less => {
                     self.heads[i] = None;
-                    self.children[i].seek(&target, !target_past)?;
+                    self.children[i].seek(&target.bytes, !target.past)?;
                 }
                 // A child known only to be past the target is pulled again,
                 // so that the next round's positions are all beyond it.
-                Ordering::Equal if target_past => self.heads[i] = None,
+                Ordering::Equal if target.past => self.heads[i] = None,
                 _ => {}
             }
         }
@@ -177,13 +165,9 @@ impl OrderedKeyStream for Intersection {
 
     fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
         for (child, head) in self.children.iter_mut().zip(self.heads.iter_mut()) {
-            let keep = head.as_ref().is_some_and(|h| {
-                if h.past {
-                    reaches(self.direction, &h.position, target, true)
-                } else {
-                    reaches(self.direction, &h.position, target, inclusive)
-                }
-            });
+            let keep = head
+                .as_ref()
+                .is_some_and(|h| h.at.satisfies(self.direction, target, inclusive));
             if !keep {
                 *head = None;
                 child.seek(target, inclusive)?;

@@ -10,38 +10,21 @@ use std::collections::BinaryHeap;
 use bytes::Bytes;
 use keyset_store::{Direction, RowRef};
 
-use super::{compare_positions, reaches, BoxStream, KeyItem, Step};
+use super::{BoxStream, KeyItem, Position, Step};
 use crate::error::ExecError;
 
 /// One child's head in the heap.
 struct Head {
-    position: Bytes,
-    /// From a `Passed` step: the child's next key is after `position`.
-    past: bool,
+    at: Position,
     child: usize,
     direction: Direction,
 }
 
 impl Head {
     fn order(&self, other: &Head) -> Ordering {
-        compare_positions(
-            self.direction,
-            &self.position,
-            self.past,
-            &other.position,
-            other.past,
-        )
-        .then(self.child.cmp(&other.child))
-    }
-
-    /// Whether the child needs no seek to honour `seek(target, inclusive)`.
-    fn satisfies(&self, target: &[u8], inclusive: bool) -> bool {
-        if self.past {
-            // The child's next key is strictly after `position`.
-            reaches(self.direction, &self.position, target, true)
-        } else {
-            reaches(self.direction, &self.position, target, inclusive)
-        }
+        self.at
+            .order(self.direction, &other.at)
+            .then(self.child.cmp(&other.child))
     }
 }
 
@@ -133,23 +116,14 @@ impl KWayMerge {
             let Some(stream) = self.children.get_mut(child) else {
                 continue;
             };
-            match stream.next_key()? {
-                None => {}
-                Some(Step::Key(item)) => {
-                    self.rows[child] = Some(item.row);
-                    self.heap.push(Head {
-                        position: item.key,
-                        past: false,
-                        child,
-                        direction: self.direction,
-                    });
-                }
-                Some(Step::Passed(position)) => self.heap.push(Head {
-                    position,
-                    past: true,
+            if let Some(step) = stream.next_key()? {
+                let (at, row) = Position::of(step);
+                self.rows[child] = row;
+                self.heap.push(Head {
+                    at,
                     child,
                     direction: self.direction,
-                }),
+                });
             }
         }
         Ok(())
@@ -165,7 +139,7 @@ impl KWayMerge {
         // (the heap puts a key before a `Passed` of the same bytes, so all
         // of them are `Passed`) it keeps positions strictly increasing.
         while let Some(same) = self.heap.peek() {
-            if same.position != top.position {
+            if same.at.bytes != top.at.bytes {
                 break;
             }
             if let Some(same) = self.heap.pop() {
@@ -175,14 +149,14 @@ impl KWayMerge {
         }
         self.pending.push(top.child);
         self.last = Some(top.child);
-        if top.past {
-            return Ok(Some(Step::Passed(top.position)));
+        if top.at.past {
+            return Ok(Some(Step::Passed(top.at.bytes)));
         }
         let row = self.rows[top.child].take().ok_or_else(|| {
             ExecError::internal("a merge head without its row (k-way merge bookkeeping)")
         })?;
         Ok(Some(Step::Key(KeyItem {
-            key: top.position,
+            key: top.at.bytes,
             row,
         })))
     }
@@ -190,7 +164,7 @@ impl KWayMerge {
     pub(crate) fn seek(&mut self, target: &Bytes, inclusive: bool) -> Result<(), ExecError> {
         let heads = std::mem::take(&mut self.heap).into_vec();
         for head in heads {
-            if head.satisfies(target, inclusive) {
+            if head.at.satisfies(self.direction, target, inclusive) {
                 self.heap.push(head);
             } else {
                 self.rows[head.child] = None;

@@ -109,17 +109,46 @@ pub fn reaches(direction: Direction, key: &[u8], target: &[u8], inclusive: bool)
     }
 }
 
-/// The order of two stream positions in `direction`. A `past` position
-/// (from [`Step::Passed`], "somewhere strictly after these bytes") comes
-/// after the key with the same bytes.
-pub(crate) fn compare_positions(
-    direction: Direction,
-    a: &[u8],
-    a_past: bool,
-    b: &[u8],
-    b_past: bool,
-) -> Ordering {
-    direction.order(a, b).then(a_past.cmp(&b_past))
+/// Where a child of a composite stream (a k-way merge, an intersection)
+/// stands: at a key it yielded, or, from a [`Step::Passed`], somewhere
+/// strictly after `bytes`.
+#[derive(Debug)]
+pub(crate) struct Position {
+    pub bytes: Bytes,
+    pub past: bool,
+}
+
+impl Position {
+    /// The position a step leaves its stream at, and the step's row when it
+    /// is a key.
+    pub(crate) fn of(step: Step) -> (Position, Option<RowRef>) {
+        match step {
+            Step::Key(item) => (
+                Position {
+                    bytes: item.key,
+                    past: false,
+                },
+                Some(item.row),
+            ),
+            Step::Passed(bytes) => (Position { bytes, past: true }, None),
+        }
+    }
+
+    /// The order of two positions in `direction`: a `past` position comes
+    /// after the key with the same bytes.
+    pub(crate) fn order(&self, direction: Direction, other: &Position) -> Ordering {
+        direction
+            .order(&self.bytes[..], &other.bytes[..])
+            .then(self.past.cmp(&other.past))
+    }
+
+    /// Whether a child standing here needs no seek to honour
+    /// `seek(target, inclusive)`.
+    pub(crate) fn satisfies(&self, direction: Direction, target: &[u8], inclusive: bool) -> bool {
+        // A `past` child's next key is strictly after `bytes`, so even an
+        // equal `bytes` lies beyond an inclusive target.
+        reaches(direction, &self.bytes, target, inclusive || self.past)
+    }
 }
 
 /// A stream with no keys (an access path no row can match).

@@ -14,7 +14,7 @@ use keyset_store::Direction;
 use super::{BoxStream, OrderedKeyStream, Step};
 use crate::error::ExecError;
 use crate::observer::{MergeObserver, ShardFinish};
-use crate::page::StopReason;
+use crate::stop::StopReason;
 
 /// What one page's shard merge reports, per input (a shard it reads).
 pub struct ShardTracker {

@@ -31,7 +31,7 @@ use keyset_store::{Direction, MapView, RawIndexKey};
 use super::budget::{Meter, PageBudget};
 use super::{reaches, BoxStream, KeyItem, OrderedKeyStream, Step};
 use crate::error::ExecError;
-use crate::page::StopReason;
+use crate::stop::StopReason;
 
 /// The phase an `ExecError::Interrupted` names when a budget cut a
 /// collection that has [`Cuts`].

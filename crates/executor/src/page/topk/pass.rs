@@ -16,8 +16,8 @@ use super::order::{Entry, SortOrder};
 use crate::context::ExecContext;
 use crate::cursor::SortedRow;
 use crate::error::ExecError;
-use crate::page::MAX_CARRIED_KEYS;
-use crate::page::{PageStats, StopReason};
+use crate::page::{check_advance, PageStats, MAX_CARRIED_KEYS};
+use crate::stop::StopReason;
 use crate::stream::budget::{Meter, PageBudget};
 use crate::stream::build::{CollectionAnchors, KeySpace, StreamBuilder};
 use crate::stream::map_range::Chunking;
@@ -192,7 +192,13 @@ impl PassReader<'_> {
                 return Ok(None);
             };
             if last.is_none() {
-                check_advance(from.scan, step.position())?;
+                // The pass reads its stream ascending.
+                check_advance(
+                    "a top-k pass",
+                    Direction::Asc,
+                    from.scan,
+                    Some(step.position()),
+                )?;
             }
             let item = match step {
                 Step::Passed(position) => {
@@ -217,18 +223,5 @@ impl PassReader<'_> {
             }
             best.offer(Entry::Read(item.row), self.order);
         }
-    }
-}
-
-/// Strict advancement: the first position a resumed pass consumes lies
-/// strictly after the position it resumed from (the stream is ascending).
-fn check_advance(resumed_after: Option<&Bytes>, first: &Bytes) -> Result<(), ExecError> {
-    match resumed_after {
-        Some(from) if from[..] >= first[..] => Err(ExecError::internal(format!(
-            "a top-k pass resumed after {} consumed {}, which is not past it",
-            keyset_store::key::hex(from),
-            keyset_store::key::hex(first)
-        ))),
-        _ => Ok(()),
     }
 }

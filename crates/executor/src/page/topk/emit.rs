@@ -12,9 +12,11 @@ use keyset_store::{RawDataKey, RowRef};
 use super::best::Kept;
 use super::order::{Entry, SortOrder};
 use super::pass::PassReader;
+use crate::cursor::Minter;
 use crate::cursor::{fit_pass, Anchor, CarriedBuffer, Cursor, CursorError, SortedPass, SortedRow};
 use crate::error::ExecError;
-use crate::page::{Minter, Page, StopReason};
+use crate::page::Page;
+use crate::stop::StopReason;
 
 /// Where a cut pass stands: the stream position it consumed last (an
 /// anchor key), the rows it kept, and its sort buffers' progress.

@@ -163,7 +163,7 @@ mod tests {
     use keyset_store::{ColumnDef, ColumnType, Row, TableDef, TableStore, TableView, Value};
 
     use super::*;
-    use crate::topk::order::Ordered;
+    use crate::page::topk::order::Ordered;
 
     /// `t(id INT PRIMARY KEY, v INT)` ordered by `v DESC, id`.
     fn table() -> TableView {

@@ -2,7 +2,8 @@
 //! page start, and the `next`/`prev` tokens a page hands out. Positions in
 //! primary-key order become `RawDataKey` anchors (table id + primary key),
 //! index positions are `RawIndexKey` anchors as they are. Validation of a
-//! token is `crate::cursor`'s job, never this module's.
+//! token is `validate.rs`'s job, never this module's. Pages (`crate::page`,
+//! `crate::page::topk`) call in here; nothing here calls a page.
 
 use std::collections::BTreeMap;
 
@@ -11,11 +12,11 @@ use keyset_plan::{CursorKind, Plan};
 use keyset_store::key::DATA_HEADER_LEN;
 use keyset_store::{RawDataKey, TableStore};
 
-use crate::context::ExecContext;
-use crate::cursor::{
+use super::{
     fit_collecting, plan_direction, Anchor, CarriedBuffer, Collecting, Cursor, CursorError,
     CursorState, ShardPosition,
 };
+use crate::context::ExecContext;
 use crate::error::ExecError;
 use crate::stream::build::KeySpace;
 use crate::stream::sorted_buffer::BufferProgress;
